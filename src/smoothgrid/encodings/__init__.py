@@ -1,0 +1,98 @@
+"""Smooth multi-resolution grid encodings with analytic derivative jets.
+
+``make(name, dim, ...)`` builds one by name; every encoding is a ``torch.nn.Module`` with
+``forward(x) -> (B, L*F)`` and ``jet(x, order, hessian, lap_axes) -> Jet``.
+
+| name | interpolation | smoothness |
+|---|---|---|
+| ``linear`` | d-linear (Instant-NGP); ``st_lambda`` for Heo et al.'s straight-through mix | C0 |
+| ``smoothstep`` | weights of ``3t^2 - 2t^3`` | C1 |
+| ``cosine`` | weights of ``(1 - cos(pi t)) / 2`` | C1 |
+| ``quintic`` | weights of ``6t^5 - 15t^4 + 10t^3`` | C2 |
+| ``rbf`` | normalized Gaussian RBF over a ring neighbourhood (∂∞-Grid) | C∞ in cells |
+| ``hermite`` | cubic Hermite of stored values and derivatives (Hermite-NGP) | C1, C∞ in cells |
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from .base import GridEncoding
+from .grid import HASH_PRIMES, hash_index, level_resolutions
+from .rbf import RBFEncoding
+from .tensor_product import HermiteEncoding, LinearEncoding, SmoothEncoding
+
+__all__ = [
+    "make",
+    "names",
+    "describe",
+    "GridEncoding",
+    "LinearEncoding",
+    "SmoothEncoding",
+    "HermiteEncoding",
+    "RBFEncoding",
+    "HASH_PRIMES",
+    "hash_index",
+    "level_resolutions",
+]
+
+_REGISTRY: dict[str, tuple[Any, str]] = {
+    "linear": (LinearEncoding, "d-linear hash grid (Instant-NGP); C0, zero Laplacian"),
+    "smoothstep": (partial(SmoothEncoding, step="smoothstep"), "smoothstep weights; C1"),
+    "cosine": (partial(SmoothEncoding, step="cosine"), "cosine weights (Heo et al.); C1"),
+    "quintic": (partial(SmoothEncoding, step="quintic"), "quintic weights; C2"),
+    "rbf": (RBFEncoding, "normalized Gaussian RBF (∂∞-Grid); C-infinity inside cells"),
+    "hermite": (HermiteEncoding, "cubic Hermite of values + derivatives (Hermite-NGP); C1"),
+}
+
+
+def names() -> list[str]:
+    """Names of the known encodings."""
+    return list(_REGISTRY)
+
+
+def describe() -> dict[str, str]:
+    """Encoding name -> one-line description."""
+    return {name: text for name, (_, text) in _REGISTRY.items()}
+
+
+def make(
+    name: str,
+    dim: int,
+    levels: int = 16,
+    features: int = 2,
+    min_res: int = 16,
+    max_res: int = 512,
+    log2_table: int = 19,
+    **options: Any,
+) -> GridEncoding:
+    """Build an encoding by name.
+
+    Args:
+        name: one of :func:`names`.
+        dim: input dimension ``d`` in 1..4.
+        levels, features, min_res, max_res, log2_table: the multi-resolution grid (see
+            :class:`~smoothgrid.encodings.base.GridEncoding`).
+        options: the encoding's own options, e.g. ``bounds=(lo, hi)``, ``offset=True``,
+            ``clamp=True``, ``init_scale``; ``st_lambda`` (linear); ``eps``, ``rings`` (rbf);
+            ``log2_tables``, ``deriv_init`` (hermite).
+
+    Example:
+        >>> enc = make("hermite", dim=2, levels=4, features=2, min_res=4, max_res=32)
+        >>> enc(torch.rand(10, 2)).shape
+        torch.Size([10, 8])
+    """
+    try:
+        factory, _ = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown encoding {name!r}; known: {', '.join(_REGISTRY)}") from None
+    return factory(
+        dim,
+        levels=levels,
+        features=features,
+        min_res=min_res,
+        max_res=max_res,
+        log2_table=log2_table,
+        **options,
+    )

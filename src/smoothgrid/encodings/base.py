@@ -1,0 +1,436 @@
+"""The multi-resolution grid encoding: levels, tables, input box and analytic jets.
+
+Every encoding here is a weighted sum over table rows near the query point,
+
+    feature_l(x) = sum_{v, m} w_{v,m}(t_l(x)) * table[row_l(c_l(x) + o_v), m],
+
+where, at level ``l``, ``c_l`` is the point's cell, ``t_l in [0, 1]^d`` its position inside the
+cell, ``o_v`` the neighbour offsets (the ``2**d`` corners, or an RBF ring) and ``m`` the
+coefficient kind stored per vertex (1 value; ``2**d`` Hermite coefficients). Because the
+features are linear in the table, every spatial derivative is the same sum with derivative
+weights, ``d^k w / dt^k * (N_l / extent)^k``: subclasses supply the weights and their
+derivatives in cell units; this class does the indexing, the chain rule of the box map, the
+level mask and the gather-contract, identically for all of them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..jet import Jet, _check_order
+from .grid import (
+    LevelLayout,
+    dense_index,
+    hash_index,
+    layout_levels,
+    level_offsets,
+    level_resolutions,
+)
+
+__all__ = ["GridEncoding", "MultiIndex", "derivative_multi_indices"]
+
+MultiIndex = tuple[int, ...]
+"""Derivative counts per axis, e.g. ``(1, 0)`` = d/dx, ``(0, 2)`` = d2/dy2."""
+
+
+def derivative_multi_indices(
+    dim: int, order: int, hessian: bool, lap_axes: Sequence[int] | None
+) -> list[MultiIndex]:
+    """The multi-indices a jet of this kind needs, in component order.
+
+    Order: the value; then ``d/dx_i`` for each axis; then either the Hessian's upper triangle
+    ``(i <= j)`` row by row, or ``d2/dx_i2`` for ``i`` in ``lap_axes`` (summed into the Laplacian).
+    """
+    unit = [tuple(int(k == i) for k in range(dim)) for i in range(dim)]
+    out: list[MultiIndex] = [(0,) * dim]
+    if order >= 1:
+        out += unit
+    if order == 2:
+        if hessian:
+            out += [
+                tuple(a + b for a, b in zip(unit[i], unit[j]))
+                for i in range(dim)
+                for j in range(i, dim)
+            ]
+        else:
+            axes = range(dim) if lap_axes is None else lap_axes
+            out += [tuple(2 * u for u in unit[i]) for i in axes]
+    return out
+
+
+class GridEncoding(nn.Module):
+    """Base class of the multi-resolution encodings (see the module docstring).
+
+    Args:
+        dim: input dimension ``d`` in 1..4.
+        levels: ``L`` resolution levels.
+        features: ``F`` features per level; the encoding has ``L * F`` outputs.
+        min_res, max_res: cells per axis of the coarsest and finest level.
+        log2_table: log2 of ``T``, the rows per level; a level with more vertices is hashed.
+        bounds: ``(lo, hi)`` of the input box in domain coordinates, each a number or ``d``
+            numbers; default the unit box. :meth:`set_bounds` changes it later.
+        offset: shift each level by a different fraction of a cell (tcnn / PIXEL).
+        clamp: clamp points outside the box onto it instead of raising an error.
+        init_scale: table entries start uniform in ``[-init_scale, init_scale]``.
+
+    Subclasses set ``neighbour_offsets`` (``(V, d)`` int64), ``coefficients`` (``M``) and the
+    table groups, and implement :meth:`_weights`.
+    """
+
+    name: str = "grid"
+    """The registry name of the encoding."""
+
+    def __init__(
+        self,
+        dim: int,
+        levels: int = 16,
+        features: int = 2,
+        min_res: int = 16,
+        max_res: int = 512,
+        log2_table: int = 19,
+        bounds: tuple | None = None,
+        offset: bool = False,
+        clamp: bool = False,
+        init_scale: float = 1e-4,
+    ) -> None:
+        super().__init__()
+        if not isinstance(dim, int) or not 1 <= dim <= 4:
+            raise ValueError(f"dim must be an integer in 1..4, got {dim!r}")
+        if not isinstance(levels, int) or levels < 1:
+            raise ValueError(f"levels must be an integer >= 1, got {levels!r}")
+        if not isinstance(features, int) or features < 1:
+            raise ValueError(f"features must be an integer >= 1, got {features!r}")
+        if not isinstance(log2_table, int) or not 1 <= log2_table <= 30:
+            raise ValueError(f"log2_table must be an integer in 1..30, got {log2_table!r}")
+        self.dim = dim
+        self.levels = levels
+        self.features = features
+        self.log2_table = log2_table
+        self.clamp = clamp
+        self.init_scale = float(init_scale)
+        self.resolutions = level_resolutions(min_res, max_res, levels)
+        self.offsets = level_offsets(levels, offset)
+        self.register_buffer("_resolution", torch.tensor(self.resolutions, dtype=torch.float64))
+        self.register_buffer("_offset", torch.tensor(self.offsets, dtype=torch.float64))
+        self.register_buffer("bounds", torch.stack([torch.zeros(dim), torch.ones(dim)]).double())
+        self.register_buffer("level_mask", torch.ones(levels, dtype=torch.bool))
+        self.register_buffer("level_scale", torch.ones(levels, dtype=torch.float64))
+        self._active = list(range(levels))
+        if bounds is not None:
+            self.set_bounds(*bounds)
+
+    # --------------------------------------------------------------- set-up API
+    def _make_tables(self, groups: Sequence[tuple[Sequence[int], int]], init: Sequence[float]):
+        """Create one table per coefficient group.
+
+        Args:
+            groups: ``(coefficient indices, log2 rows per level)`` per group; together the
+                indices cover ``range(M)`` once.
+            init: the uniform init half-width of each group.
+        """
+        self.groups: list[tuple[int, ...]] = [tuple(g) for g, _ in groups]
+        self.layouts: list[LevelLayout] = []
+        tables = []
+        for (coeffs, log2_rows), scale in zip(groups, init):
+            layout = layout_levels(self.dim, self.resolutions, self.offsets, 2**log2_rows)
+            self.layouts.append(layout)
+            table = torch.empty(layout.total_rows, len(coeffs), self.features)
+            tables.append(nn.Parameter(table.uniform_(-scale, scale)))
+        self.tables = nn.ParameterList(tables)
+        self.register_buffer("_vertices", torch.tensor(self.layouts[0].vertices), persistent=False)
+
+    def set_bounds(self, lo, hi) -> None:
+        """Set the input box: points ``x`` in ``[lo, hi]`` map to ``[0, 1]^d``.
+
+        Args:
+            lo, hi: numbers or sequences of ``d`` numbers with ``lo < hi``.
+        """
+        lo_t = torch.as_tensor(lo, dtype=torch.float64).flatten().expand(self.dim)
+        hi_t = torch.as_tensor(hi, dtype=torch.float64).flatten().expand(self.dim)
+        if not bool((hi_t > lo_t).all()) or not bool(
+            torch.isfinite(lo_t).all() & torch.isfinite(hi_t).all()
+        ):
+            raise ValueError(f"bounds need finite lo < hi on every axis, got lo={lo}, hi={hi}")
+        self.bounds.copy_(torch.stack([lo_t, hi_t]))
+
+    def set_level_mask(self, mask: Sequence[bool] | Tensor) -> None:
+        """Choose the active levels (for curricula); inactive levels output zeros.
+
+        Args:
+            mask: ``L`` booleans, at least one true.
+        """
+        mask_t = torch.as_tensor(mask, dtype=torch.bool).flatten()
+        if mask_t.numel() != self.levels or not bool(mask_t.any()):
+            raise ValueError(f"level mask needs {self.levels} booleans with at least one true")
+        self.level_mask.copy_(mask_t)
+        self._active = [i for i, on in enumerate(mask_t.tolist()) if on]
+
+    def set_level_scale(self, scale: Sequence[float] | Tensor) -> None:
+        """Multiply level ``l``'s features by ``scale[l]``.
+
+        With Adam, this scales level ``l``'s step in feature space by ``scale[l]``: fine levels,
+        whose derivatives grow like ``N_l`` and ``N_l**2``, can be made to step less.
+        """
+        scale_t = torch.as_tensor(scale, dtype=torch.float64).flatten()
+        if scale_t.numel() != self.levels or not bool((scale_t > 0).all()):
+            raise ValueError(f"level scale needs {self.levels} positive numbers")
+        self.level_scale.copy_(scale_t)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._active = [i for i, on in enumerate(self.level_mask.tolist()) if on]
+
+    # ---------------------------------------------------------------- queries
+    @property
+    def out_features(self) -> int:
+        """``L * F``."""
+        return self.levels * self.features
+
+    @property
+    def active_levels(self) -> list[int]:
+        """Indices of the levels switched on by the level mask."""
+        return list(self._active)
+
+    def cell_size(self) -> Tensor:
+        """``(d,)`` edge of the finest active level's cells, in domain units."""
+        extent = self.bounds[1] - self.bounds[0]
+        return extent / self.resolutions[self._active[-1]]
+
+    def extra_repr(self) -> str:
+        return (
+            f"dim={self.dim}, levels={self.levels}, features={self.features}, "
+            f"res={self.resolutions[0]}..{self.resolutions[-1]}, log2_table={self.log2_table}"
+        )
+
+    # ------------------------------------------------------------ evaluation
+    def forward(self, x: Tensor) -> Tensor:
+        """Encode points.
+
+        Args:
+            x: ``(B, d)`` points in domain coordinates.
+
+        Returns:
+            ``(B, L * F)`` features, level-major (level ``l`` is columns ``l*F .. l*F+F-1``).
+        """
+        return self._encode(self.to_unit(x), 0, False, None)[0].reshape(x.shape[0], -1)
+
+    def jet(
+        self,
+        x: Tensor,
+        order: int = 2,
+        hessian: bool = False,
+        lap_axes: Sequence[int] | None = None,
+    ) -> Jet:
+        """Encode points with analytic derivatives in domain coordinates.
+
+        Args:
+            x: ``(B, d)`` points in domain coordinates.
+            order: 0, 1 or 2.
+            hessian: at order 2, the full Hessian ``(B, L*F, d, d)`` instead of the Laplacian.
+            lap_axes: the axes the Laplacian sums over (``None``: all), e.g. ``(0, 1)`` for the
+                spatial Laplacian of a space-time field.
+
+        Returns:
+            A :class:`~smoothgrid.jet.Jet` with ``C = L * F`` channels.
+        """
+        _check_order(order)
+        lap_axes = self._check_lap_axes(lap_axes)
+        out = self._encode(self.to_unit(x), order, hessian, lap_axes)
+        return self._assemble(out, order, hessian, lap_axes)
+
+    def _check_lap_axes(self, lap_axes: Sequence[int] | None) -> tuple[int, ...] | None:
+        if lap_axes is None:
+            return None
+        axes = tuple(int(a) for a in lap_axes)
+        if not axes or len(set(axes)) != len(axes) or any(not 0 <= a < self.dim for a in axes):
+            raise ValueError(f"lap_axes must be distinct axes in 0..{self.dim - 1}, got {lap_axes}")
+        return axes
+
+    def to_unit(self, x: Tensor, check: bool = True) -> Tensor:
+        """Map domain points to the unit box, validating them.
+
+        Args:
+            x: ``(B, d)`` floating point, in the box unless the encoding clamps.
+            check: validate shape, dtype, finiteness and the box.
+
+        Returns:
+            ``(B, d)`` in ``[0, 1]^d`` (clamped if ``clamp=True``).
+        """
+        if check:
+            if not isinstance(x, Tensor):
+                raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+            if not x.is_floating_point():
+                raise TypeError(f"x must be a floating point tensor, got dtype {x.dtype}")
+            if x.dim() != 2 or x.shape[1] != self.dim:
+                raise ValueError(
+                    f"x must have shape (B, {self.dim}) for a {self.dim}D encoding, "
+                    f"got {tuple(x.shape)}"
+                )
+            if not bool(torch.isfinite(x).all()):
+                raise ValueError("x contains NaN or infinite coordinates")
+        lo, hi = self.bounds.to(x.dtype)
+        unit = (x - lo) / (hi - lo)
+        if self.clamp:
+            return unit.clamp(0.0, 1.0)
+        if check:
+            tol = 1e-6
+            outside = (unit < -tol) | (unit > 1.0 + tol)
+            if bool(outside.any()):
+                n = int(outside.any(1).sum())
+                raise ValueError(
+                    f"{n} of {x.shape[0]} points lie outside the encoding's box "
+                    f"lo={lo.tolist()}, hi={hi.tolist()}; fix the points, call set_bounds, or "
+                    "build the encoding with clamp=True"
+                )
+        return unit
+
+    # ------------------------------------------------------------ internals
+    neighbour_offsets: Tensor
+    """``(V, d)`` int64 offsets of the vertices that weigh in, relative to the point's cell."""
+
+    coefficients: int = 1
+    """``M``, coefficients per vertex and feature."""
+
+    def _weights(self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]) -> list[Tensor]:
+        """Interpolation weights and their derivatives in cell units.
+
+        Args:
+            t: ``(B, La, d)`` position inside the cell, in ``[0, 1]`` (cells are unit length).
+            valid: ``(B, La, V)`` which neighbours exist (``None``: all do).
+            multi: derivative multi-indices wanted (see :func:`derivative_multi_indices`).
+
+        Returns:
+            One ``(B, La, V, M)`` tensor per multi-index: ``d^beta w_{v,m} / dt^beta``.
+        """
+        raise NotImplementedError
+
+    def _components(
+        self,
+        t: Tensor,
+        valid: Tensor | None,
+        order: int,
+        hessian: bool,
+        lap_axes: tuple[int, ...] | None,
+        scale: Tensor,
+    ) -> Tensor:
+        """``(K, B, La, V, M)`` weights of each jet component in domain units.
+
+        ``scale``: ``(La, d)`` cells per domain unit on each axis at each active level.
+        """
+        multi = derivative_multi_indices(self.dim, order, hessian, lap_axes)
+        return self._to_domain_units(self._weights(t, valid, multi), multi, order, hessian, scale)
+
+    def _to_domain_units(
+        self,
+        weights: list[Tensor],
+        multi: list[MultiIndex],
+        order: int,
+        hessian: bool,
+        scale: Tensor,
+    ) -> Tensor:
+        """Chain rule of ``x -> cells`` and the level scale; sums the Laplacian's terms."""
+        level_scale = self.level_scale[self._active].to(scale.dtype)
+        comps = []
+        for beta, w in zip(multi, weights):
+            factor = level_scale
+            for axis, k in enumerate(beta):
+                if k:
+                    factor = factor * scale[:, axis] ** k
+            comps.append(w * factor[:, None, None])
+        n_first = 1 + (self.dim if order >= 1 else 0)
+        if order == 2 and not hessian:
+            comps = comps[:n_first] + [torch.stack(comps[n_first:]).sum(0)]
+        return torch.stack(comps)
+
+    def _encode(
+        self, unit: Tensor, order: int, hessian: bool, lap_axes: tuple[int, ...] | None
+    ) -> Tensor:
+        """``(K, B, L, F)``: the jet components of every level's features at unit-box points."""
+        B = unit.shape[0]
+        active = self._active
+        dtype, device = unit.dtype, unit.device
+        res = self._resolution[active].to(dtype)
+        shift = self._offset[active].to(dtype)
+        vertices = self._vertices[active].to(device)
+        pos = unit.unsqueeze(1) * res[:, None] + shift[:, None]  # (B, La, d) in cells
+        cell = torch.minimum(pos.floor().clamp_min(0), (vertices - 2).to(dtype)[:, None])
+        t = pos - cell
+        coords = cell.long().unsqueeze(2) + self.neighbour_offsets  # (B, La, V, d)
+        valid = None
+        if bool((self.neighbour_offsets < 0).any() | (self.neighbour_offsets > 1).any()):
+            hi = (vertices - 1)[:, None, None]
+            valid = ((coords >= 0) & (coords <= hi)).all(-1)
+            coords = torch.minimum(coords.clamp_min(0), hi)
+        extent = (self.bounds[1] - self.bounds[0]).to(dtype)
+        scale = res[:, None] / extent  # (La, d)
+        weights = self._components(t, valid, order, hessian, lap_axes, scale)
+        out = self._contract(weights, coords)
+        if len(active) == self.levels:
+            return out
+        full = out.new_zeros(out.shape[0], B, self.levels, self.features)
+        full[:, :, active] = out
+        return full
+
+    def _rows(self, group: int, coords: Tensor) -> Tensor:
+        """``(B, La, V)`` table rows of vertex coordinates ``(B, La, V, d)`` in one group."""
+        layout = self.layouts[group]
+        active = self._active
+        device = coords.device
+        dense = [layout.dense[i] for i in active]
+        start = torch.tensor([layout.start[i] for i in active], device=device)[:, None]
+        rows = None
+        if any(dense):
+            verts = torch.tensor([layout.vertices[i] for i in active], device=device)
+            rows = dense_index(coords, verts[:, None])
+        if not all(dense):
+            hashed = hash_index(coords, layout.table_size)
+            if rows is None:
+                rows = hashed
+            else:
+                is_dense = torch.tensor(dense, device=device)[:, None]
+                rows = torch.where(is_dense, rows, hashed)
+        return rows + start
+
+    def _contract(self, weights: Tensor, coords: Tensor) -> Tensor:
+        """Gather the neighbours' rows and contract them with the weights.
+
+        Args:
+            weights: ``(K, B, La, V, M)``.
+            coords: ``(B, La, V, d)`` int64 vertex coordinates.
+
+        Returns:
+            ``(K, B, La, F)``.
+        """
+        B, La, V, _ = coords.shape
+        out = None
+        for g, (coeffs, table) in enumerate(zip(self.groups, self.tables)):
+            rows = self._rows(g, coords).reshape(-1)
+            gathered = table.index_select(0, rows).view(B, La, V, len(coeffs), self.features)
+            w = weights if len(coeffs) == weights.shape[-1] else weights[..., list(coeffs)]
+            part = torch.einsum("kblvm,blvmf->kblf", w.to(table.dtype), gathered)
+            out = part if out is None else out + part
+        return out
+
+    def _assemble(
+        self, out: Tensor, order: int, hessian: bool, lap_axes: tuple[int, ...] | None
+    ) -> Jet:
+        """Turn ``(K, B, L, F)`` components into a Jet with ``C = L * F`` channels."""
+        K, B = out.shape[:2]
+        flat = out.reshape(K, B, -1)
+        d = self.dim
+        if order == 0:
+            return Jet(flat[0])
+        grad = flat[1 : 1 + d].permute(1, 2, 0)
+        if order == 1:
+            return Jet(flat[0], grad)
+        if not hessian:
+            return Jet(flat[0], grad, lap=flat[1 + d], lap_axes=lap_axes)
+        pairs = list(itertools.combinations_with_replacement(range(d), 2))
+        position = {p: 1 + d + k for k, p in enumerate(pairs)}
+        index = [[position[(min(i, j), max(i, j))] for j in range(d)] for i in range(d)]
+        hess = flat[torch.tensor(index, device=flat.device)].permute(2, 3, 0, 1)
+        return Jet(flat[0], grad, hess=hess, lap_axes=lap_axes)
