@@ -74,6 +74,8 @@ class GridEncoding(nn.Module):
         bounds: ``(lo, hi)`` of the input box in domain coordinates, each a number or ``d``
             numbers; default the unit box. :meth:`set_bounds` changes it later.
         offset: shift each level by a different fraction of a cell (tcnn / PIXEL).
+        periodic: axes on which the encoding is periodic with the box's extent as period: the
+            grid wraps around, so values and every derivative match across the box's faces.
         clamp: clamp points outside the box onto it instead of raising an error.
         init_scale: table entries start uniform in ``[-init_scale, init_scale]``.
 
@@ -94,6 +96,7 @@ class GridEncoding(nn.Module):
         log2_table: int = 19,
         bounds: tuple | None = None,
         offset: bool = False,
+        periodic: Sequence[int] = (),
         clamp: bool = False,
         init_scale: float = 1e-4,
     ) -> None:
@@ -106,6 +109,10 @@ class GridEncoding(nn.Module):
             raise ValueError(f"features must be an integer >= 1, got {features!r}")
         if not isinstance(log2_table, int) or not 1 <= log2_table <= 30:
             raise ValueError(f"log2_table must be an integer in 1..30, got {log2_table!r}")
+        periodic = tuple(sorted({int(a) for a in periodic}))
+        if any(not 0 <= a < dim for a in periodic):
+            raise ValueError(f"periodic axes must lie in 0..{dim - 1}, got {periodic}")
+        self.periodic = periodic
         self.dim = dim
         self.levels = levels
         self.features = features
@@ -136,12 +143,17 @@ class GridEncoding(nn.Module):
         self.layouts: list[LevelLayout] = []
         tables = []
         for (coeffs, log2_rows), scale in zip(groups, init):
-            layout = layout_levels(self.dim, self.resolutions, self.offsets, 2**log2_rows)
+            layout = layout_levels(
+                self.dim, self.resolutions, self.offsets, 2**log2_rows, self.periodic
+            )
             self.layouts.append(layout)
             table = torch.empty(layout.total_rows, len(coeffs), self.features)
             tables.append(nn.Parameter(table.uniform_(-scale, scale)))
         self.tables = nn.ParameterList(tables)
-        self.register_buffer("_vertices", torch.tensor(self.layouts[0].vertices), persistent=False)
+        max_cell = [n - 1 + (o > 0.0) for n, o in zip(self.resolutions, self.offsets)]
+        self.register_buffer("_max_cell", torch.tensor(max_cell), persistent=False)
+        vertices = torch.tensor(self.layouts[0].vertices)
+        self.register_buffer("_vertices", vertices, persistent=False)
 
     def set_bounds(self, lo, hi) -> None:
         """Set the input box: points ``x`` in ``[lo, hi]`` map to ``[0, 1]^d``.
@@ -355,16 +367,21 @@ class GridEncoding(nn.Module):
         dtype, device = unit.dtype, unit.device
         res = self._resolution[active].to(dtype)
         shift = self._offset[active].to(dtype)
-        vertices = self._vertices[active].to(device)
         pos = unit.unsqueeze(1) * res[:, None] + shift[:, None]  # (B, La, d) in cells
-        cell = torch.minimum(pos.floor().clamp_min(0), (vertices - 2).to(dtype)[:, None])
+        max_cell = self._max_cell[active].to(dtype)[:, None]
+        cell = torch.minimum(pos.floor().clamp_min(0), max_cell)
         t = pos - cell
         coords = cell.long().unsqueeze(2) + self.neighbour_offsets  # (B, La, V, d)
+        vertices = self._vertices[active][:, None, :]  # (La, 1, d)
         valid = None
+        if self.periodic:
+            wrapped = torch.remainder(coords, vertices)
+            periodic = torch.zeros(self.dim, dtype=torch.bool, device=device)
+            periodic[list(self.periodic)] = True
+            coords = torch.where(periodic, wrapped, coords)
         if bool((self.neighbour_offsets < 0).any() | (self.neighbour_offsets > 1).any()):
-            hi = (vertices - 1)[:, None, None]
-            valid = ((coords >= 0) & (coords <= hi)).all(-1)
-            coords = torch.minimum(coords.clamp_min(0), hi)
+            valid = ((coords >= 0) & (coords < vertices)).all(-1)
+            coords = torch.minimum(coords.clamp_min(0), vertices - 1)
         extent = (self.bounds[1] - self.bounds[0]).to(dtype)
         scale = res[:, None] / extent  # (La, d)
         weights = self._components(t, valid, order, hessian, lap_axes, scale)
@@ -385,7 +402,7 @@ class GridEncoding(nn.Module):
         rows = None
         if any(dense):
             verts = torch.tensor([layout.vertices[i] for i in active], device=device)
-            rows = dense_index(coords, verts[:, None])
+            rows = dense_index(coords, verts[:, None, :])
         if not all(dense):
             hashed = hash_index(coords, layout.table_size)
             if rows is None:

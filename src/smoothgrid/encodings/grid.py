@@ -83,20 +83,19 @@ def hash_index(coords: Tensor, table_size: int) -> Tensor:
     return result % table_size
 
 
-def dense_index(coords: Tensor, vertices_per_axis: int | Tensor) -> Tensor:
-    """Row-major (axis 0 fastest) index of vertex coordinates in a dense ``n**d`` grid.
+def dense_index(coords: Tensor, vertices_per_axis: Tensor) -> Tensor:
+    """Row-major (axis 0 fastest) index of vertex coordinates in a dense grid.
 
     Args:
-        coords: ``(..., d)`` int64 coordinates in ``[0, n)``.
-        vertices_per_axis: ``n``, a number or an int64 tensor broadcastable to ``coords[..., 0]``
-            (one ``n`` per level, say).
+        coords: ``(..., d)`` int64 coordinates, ``0 <= c_i < n_i``.
+        vertices_per_axis: ``(..., d)`` int64 ``n_i``, broadcastable to ``coords`` (one row per
+            level, say).
 
     Returns:
-        ``(...,)`` int64 ``sum_i c_i * n**i``.
+        ``(...,)`` int64 ``sum_i c_i * prod_{k<i} n_k``.
     """
-    d = coords.shape[-1]
     n = torch.as_tensor(vertices_per_axis, device=coords.device)
-    strides = torch.stack([n**i for i in range(d)], dim=-1)
+    strides = torch.cumprod(torch.cat([torch.ones_like(n[..., :1]), n[..., :-1]], -1), -1)
     return (coords * strides).sum(-1)
 
 
@@ -107,8 +106,9 @@ class LevelLayout:
     Attributes:
         resolution: ``N_l`` cells per axis, per level.
         offset: the level's shift in cells (see :func:`level_offsets`).
-        vertices: vertices per axis, ``N_l + 1`` (``N_l + 2`` when shifted).
-        rows: rows of the table the level uses: ``vertices**d`` if dense, else ``T``.
+        vertices: per level, the distinct vertices on each axis: ``N_l + 1`` (``N_l + 2`` when
+            shifted), or ``N_l`` on a periodic axis, where vertex ``N_l`` is vertex 0.
+        rows: rows of the table the level uses: ``prod(vertices)`` if dense, else ``T``.
         dense: whether the level is stored densely (collision-free) or hashed.
         start: first row of the level in the concatenated table.
         table_size: ``T``, the rows a hashed level uses.
@@ -116,7 +116,7 @@ class LevelLayout:
 
     resolution: tuple[int, ...]
     offset: tuple[float, ...]
-    vertices: tuple[int, ...]
+    vertices: tuple[tuple[int, ...], ...]
     rows: tuple[int, ...]
     dense: tuple[bool, ...]
     start: tuple[int, ...]
@@ -129,16 +129,24 @@ class LevelLayout:
 
 
 def layout_levels(
-    dim: int, resolutions: list[int], offsets: list[float], table_size: int
+    dim: int,
+    resolutions: list[int],
+    offsets: list[float],
+    table_size: int,
+    periodic: tuple[int, ...] = (),
 ) -> LevelLayout:
     """Lay out levels in one table of at most ``table_size`` rows per level.
 
-    A level whose ``vertices**dim`` fit in ``table_size`` is dense, otherwise hashed into
-    ``table_size`` rows (tcnn's rule).
+    A level whose vertices fit in ``table_size`` rows is dense, otherwise hashed into
+    ``table_size`` rows (tcnn's rule). Axes in ``periodic`` wrap around.
     """
-    vertices = [n + 1 + (o > 0.0) for n, o in zip(resolutions, offsets)]
-    dense = [v**dim <= table_size for v in vertices]
-    rows = [v**dim if is_dense else table_size for v, is_dense in zip(vertices, dense)]
+    vertices = [
+        tuple(n if axis in periodic else n + 1 + (o > 0.0) for axis in range(dim))
+        for n, o in zip(resolutions, offsets)
+    ]
+    counts = [math.prod(v) for v in vertices]
+    dense = [c <= table_size for c in counts]
+    rows = [c if is_dense else table_size for c, is_dense in zip(counts, dense)]
     start = [0]
     for r in rows[:-1]:
         start.append(start[-1] + r)
