@@ -1,7 +1,14 @@
-"""smoothgrid: physics-informed neural fields on smooth multi-resolution grids."""
+"""smoothgrid: physics-informed neural fields on smooth multi-resolution grids.
+
+>>> import smoothgrid as sg
+>>> enc = sg.encodings.make("hermite", dim=2, levels=8, features=2, min_res=4, max_res=256)
+>>> field = sg.Field(enc, hidden=(64, 64), out=1)
+"""
 
 from . import encodings, jet
+from .field import BACKENDS, Field, HardConstraint
 from .jet import Jet
+from .nn import MLP
 
-__all__ = ["encodings", "jet", "Jet"]
+__all__ = ["encodings", "jet", "Jet", "Field", "HardConstraint", "MLP", "BACKENDS"]
 __version__ = "0.1.0"

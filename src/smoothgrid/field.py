@@ -1,0 +1,244 @@
+"""A neural field ``u(x) = decoder(encoding(x))``, optionally under a hard constraint.
+
+``Field.jet`` returns ``u`` with its spatial derivatives by one of three backends:
+
+* ``"jet"``: analytic encoding jets pushed through the decoder (no double backward);
+* ``"autograd"``: ``torch.autograd.grad`` with ``create_graph=True`` on ``field(x)``, the
+  double-backward reference that coordinate PINNs use;
+* ``"fd"``: central finite differences of ``field(x)`` with a step tied to the finest active
+  level's cell (the Instant-NGP-FD / Neuralangelo baseline).
+
+All three return the same :class:`~smoothgrid.jet.Jet` and keep the autograd graph, so a loss
+built from any of them trains the field with ``loss.backward()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .encodings.base import GridEncoding
+from .jet import Jet, _check_order
+from .nn import MLP
+
+__all__ = ["Field", "HardConstraint", "BACKENDS"]
+
+BACKENDS = ("jet", "autograd", "fd")
+"""Derivative backends of :meth:`Field.jet`."""
+
+
+class HardConstraint:
+    """``u(x) = g(x) + B(x) N(x)``: exact boundary values by construction.
+
+    Args:
+        factor: ``B``: a function of the coordinate jet ``X`` (``C = d``, see
+            :meth:`Jet.coordinates`) returning a jet with 1 or ``out`` channels, zero where ``u``
+            is prescribed; written with jet arithmetic, e.g. ``lambda X: 1 - X[..., 0] ** 2``.
+        offset: ``g``, likewise, taking the prescribed values there (``None``: zero).
+
+    Example:
+        >>> c = HardConstraint(lambda X: (1 - X[..., 0] ** 2) * (1 - X[..., 1] ** 2))
+    """
+
+    def __init__(
+        self, factor: Callable[[Jet], Jet], offset: Callable[[Jet], Jet] | None = None
+    ) -> None:
+        self.factor = factor
+        self.offset = offset
+
+    def __call__(self, coordinates: Jet, n: Jet) -> Jet:
+        """Combine the coordinate jet ``X`` and the network's jet ``N`` into ``u``'s jet."""
+        u = self.factor(coordinates) * n
+        if self.offset is not None:
+            u = u + self.offset(coordinates)
+        return u
+
+
+class Field(nn.Module):
+    """``u(x) = decoder(encoding(x))`` with analytic, autograd or finite-difference derivatives.
+
+    Args:
+        encoding: a grid encoding (see :func:`smoothgrid.encodings.make`).
+        hidden: hidden widths of the MLP decoder.
+        out: output channels ``C``.
+        activation: the decoder's activation (see :class:`~smoothgrid.nn.MLP`).
+        constraint: an optional :class:`HardConstraint`.
+        omega0: SIREN frequency when ``activation="sin"``.
+
+    Example:
+        >>> import smoothgrid as sg
+        >>> enc = sg.encodings.make("hermite", dim=2, levels=4, min_res=4, max_res=32)
+        >>> field = sg.Field(enc, hidden=(32,), out=1)
+        >>> u = field.jet(torch.rand(8, 2), order=2)
+        >>> u.value.shape, u.grad.shape, u.lap.shape
+        (torch.Size([8, 1]), torch.Size([8, 1, 2]), torch.Size([8, 1]))
+    """
+
+    def __init__(
+        self,
+        encoding: GridEncoding,
+        hidden: Sequence[int] = (64, 64),
+        out: int = 1,
+        activation: str = "tanh",
+        constraint: HardConstraint | None = None,
+        omega0: float = 30.0,
+    ) -> None:
+        super().__init__()
+        if not isinstance(encoding, GridEncoding):
+            raise TypeError(
+                f"encoding must be a smoothgrid encoding, got {type(encoding).__name__}"
+            )
+        self.encoding = encoding
+        self.decoder = MLP(encoding.out_features, hidden, out, activation, omega0)
+        self.constraint = constraint
+        self.out = int(out)
+
+    @property
+    def dim(self) -> int:
+        """Input dimension ``d``."""
+        return self.encoding.dim
+
+    def set_bounds(self, lo, hi) -> None:
+        """Set the input box (see :meth:`GridEncoding.set_bounds`)."""
+        self.encoding.set_bounds(lo, hi)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x: (B, d)`` in domain coordinates -> ``u: (B, C)``."""
+        return self._values(x, check=True)
+
+    def _values(self, x: Tensor, check: bool) -> Tensor:
+        enc = self.encoding
+        features = enc._encode(enc.to_unit(x, check), 0, False, None)[0].reshape(x.shape[0], -1)
+        n = self.decoder(features)
+        if self.constraint is None:
+            return n
+        return self.constraint(Jet(x), Jet(n)).value
+
+    def jet(
+        self,
+        x: Tensor,
+        order: int = 2,
+        hessian: bool = False,
+        lap_axes: Sequence[int] | None = None,
+        backend: str = "jet",
+        fd_step: float | Tensor | None = None,
+    ) -> Jet:
+        """``u`` and its derivatives at ``x``.
+
+        Args:
+            x: ``(B, d)`` points in domain coordinates.
+            order: 0, 1 or 2.
+            hessian: at order 2, the full Hessian instead of the Laplacian.
+            lap_axes: the Laplacian's axes (``None``: all).
+            backend: ``"jet"``, ``"autograd"`` or ``"fd"`` (see the module docstring).
+            fd_step: the ``fd`` step in domain units, a number or ``(d,)``; default the finest
+                active level's cell edge.
+
+        Returns:
+            A :class:`~smoothgrid.jet.Jet` with ``C = out`` channels.
+        """
+        _check_order(order)
+        lap_axes = self.encoding._check_lap_axes(lap_axes)
+        if backend == "jet":
+            return self._jet_analytic(x, order, hessian, lap_axes)
+        if backend == "autograd":
+            return _autograd_jet(lambda p: self._values(p, True), x, order, hessian, lap_axes)
+        if backend == "fd":
+            self.encoding.to_unit(x)  # validate the points themselves
+            step = self.encoding.cell_size() if fd_step is None else fd_step
+            return _fd_jet(lambda p: self._values(p, False), x, order, hessian, lap_axes, step)
+        raise ValueError(f"unknown derivative backend {backend!r}; known: {', '.join(BACKENDS)}")
+
+    def _jet_analytic(
+        self, x: Tensor, order: int, hessian: bool, lap_axes: tuple[int, ...] | None
+    ) -> Jet:
+        n = self.decoder.jet(self.encoding.jet(x, order, hessian, lap_axes))
+        if self.constraint is None:
+            return n
+        return self.constraint(Jet.coordinates(x, order, hessian, lap_axes), n)
+
+
+def _autograd_jet(
+    f: Callable[[Tensor], Tensor],
+    x: Tensor,
+    order: int,
+    hessian: bool,
+    lap_axes: tuple[int, ...] | None,
+) -> Jet:
+    """Derivatives of ``f: (B, d) -> (B, C)`` by ``torch.autograd.grad(create_graph=True)``."""
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        value = f(x)
+        if order == 0:
+            return Jet(value)
+        d = x.shape[1]
+
+        def grad_of(y: Tensor) -> Tensor:
+            return torch.autograd.grad(
+                y.sum(), x, create_graph=True, allow_unused=True, materialize_grads=True
+            )[0]
+
+        grads = [grad_of(value[:, c]) for c in range(value.shape[1])]
+        grad = torch.stack(grads, dim=1)  # (B, C, d)
+        if order == 1:
+            return Jet(value, grad)
+        if hessian:
+            hess = torch.stack(
+                [torch.stack([grad_of(g[:, i]) for i in range(d)], dim=-2) for g in grads], dim=1
+            )
+            return Jet(value, grad, hess=hess, lap_axes=lap_axes)
+        axes = range(d) if lap_axes is None else lap_axes
+        lap = torch.stack([sum(grad_of(g[:, i])[:, i] for i in axes) for g in grads], dim=1)
+        return Jet(value, grad, lap=lap, lap_axes=lap_axes)
+
+
+def _fd_jet(
+    f: Callable[[Tensor], Tensor],
+    x: Tensor,
+    order: int,
+    hessian: bool,
+    lap_axes: tuple[int, ...] | None,
+    step: float | Tensor,
+) -> Jet:
+    """Central finite differences of ``f: (B, d) -> (B, C)`` with step ``step`` per axis.
+
+    All stencil points go through ``f`` in one batch: ``1 + 2d`` of them (plus ``4`` per axis
+    pair for a full Hessian).
+    """
+    B, d = x.shape
+    h = torch.as_tensor(step, dtype=x.dtype, device=x.device).flatten().expand(d)
+    if order == 0:
+        return Jet(f(x))
+    shifts = [torch.zeros(d, dtype=x.dtype, device=x.device)]
+    for i in range(d):
+        e = torch.zeros_like(shifts[0])
+        e[i] = h[i]
+        shifts += [e, -e]
+    pairs = [(i, j) for i in range(d) for j in range(i + 1, d)] if (order == 2 and hessian) else []
+    for i, j in pairs:
+        for si in (1.0, -1.0):
+            for sj in (1.0, -1.0):
+                e = torch.zeros_like(shifts[0])
+                e[i], e[j] = si * h[i], sj * h[j]
+                shifts.append(e)
+    points = (x.unsqueeze(0) + torch.stack(shifts)[:, None, :]).reshape(-1, d)
+    values = f(points).reshape(len(shifts), B, -1)
+    centre = values[0]
+    plus, minus = values[1 : 1 + 2 * d : 2], values[2 : 2 + 2 * d : 2]  # (d, B, C)
+    grad = ((plus - minus) / (2.0 * h[:, None, None])).permute(1, 2, 0)
+    if order == 1:
+        return Jet(centre, grad)
+    second = (plus - 2.0 * centre + minus) / (h[:, None, None] ** 2)  # (d, B, C)
+    if not hessian:
+        axes = list(range(d)) if lap_axes is None else list(lap_axes)
+        return Jet(centre, grad, lap=second[axes].sum(0), lap_axes=lap_axes)
+    hess = torch.diag_embed(second.permute(1, 2, 0))  # (B, C, d, d)
+    base = 1 + 2 * d
+    for k, (i, j) in enumerate(pairs):
+        pp, pm, mp, mm = values[base + 4 * k : base + 4 * k + 4]
+        mixed = (pp - pm - mp + mm) / (4.0 * h[i] * h[j])
+        hess[..., i, j] = mixed
+        hess[..., j, i] = mixed
+    return Jet(centre, grad, hess=hess, lap_axes=lap_axes)
