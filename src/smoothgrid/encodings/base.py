@@ -127,6 +127,8 @@ class GridEncoding(nn.Module):
         self.register_buffer("level_mask", torch.ones(levels, dtype=torch.bool))
         self.register_buffer("level_scale", torch.ones(levels, dtype=torch.float64))
         self._active = list(range(levels))
+        self.has_bounds = False
+        """Whether a box was given (at construction or by :meth:`set_bounds`)."""
         if bounds is not None:
             self.set_bounds(*bounds)
 
@@ -168,6 +170,7 @@ class GridEncoding(nn.Module):
         ):
             raise ValueError(f"bounds need finite lo < hi on every axis, got lo={lo}, hi={hi}")
         self.bounds.copy_(torch.stack([lo_t, hi_t]))
+        self.has_bounds = True
 
     def set_level_mask(self, mask: Sequence[bool] | Tensor) -> None:
         """Choose the active levels (for curricula); inactive levels output zeros.
@@ -195,6 +198,7 @@ class GridEncoding(nn.Module):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self._active = [i for i, on in enumerate(self.level_mask.tolist()) if on]
+        self.has_bounds = self.has_bounds or prefix + "bounds" in state_dict
 
     # ---------------------------------------------------------------- queries
     @property
