@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from ..jet import Jet, _check_order
+from .contract import gather_contract
 from .grid import (
     LevelLayout,
     dense_index,
@@ -314,13 +315,16 @@ class GridEncoding(nn.Module):
     def _weights(self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]) -> list[Tensor]:
         """Interpolation weights and their derivatives in cell units.
 
+        Points are the last axes (``La`` active levels x ``B`` points) so that elementwise work
+        runs over long contiguous rows.
+
         Args:
-            t: ``(B, La, d)`` position inside the cell, in ``[0, 1]`` (cells are unit length).
-            valid: ``(B, La, V)`` which neighbours exist (``None``: all do).
+            t: ``(d, La, B)`` position inside the cell, in ``[0, 1]`` (cells are unit length).
+            valid: ``(V, La, B)`` which neighbours exist (``None``: all do).
             multi: derivative multi-indices wanted (see :func:`derivative_multi_indices`).
 
         Returns:
-            One ``(B, La, V, M)`` tensor per multi-index: ``d^beta w_{v,m} / dt^beta``.
+            One ``(V, M, La, B)`` tensor per multi-index: ``d^beta w_{v,m} / dt^beta``.
         """
         raise NotImplementedError
 
@@ -333,7 +337,7 @@ class GridEncoding(nn.Module):
         lap_axes: tuple[int, ...] | None,
         scale: Tensor,
     ) -> Tensor:
-        """``(K, B, La, V, M)`` weights of each jet component in domain units.
+        """``(K, V, M, La, B)`` weights of each jet component in domain units.
 
         ``scale``: ``(La, d)`` cells per domain unit on each axis at each active level.
         """
@@ -356,7 +360,7 @@ class GridEncoding(nn.Module):
             for axis, k in enumerate(beta):
                 if k:
                     factor = factor * scale[:, axis] ** k
-            comps.append(w * factor[:, None, None])
+            comps.append(w * factor[:, None])
         n_first = 1 + (self.dim if order >= 1 else 0)
         if order == 2 and not hessian:
             comps = comps[:n_first] + [torch.stack(comps[n_first:]).sum(0)]
@@ -371,11 +375,12 @@ class GridEncoding(nn.Module):
         dtype, device = unit.dtype, unit.device
         res = self._resolution[active].to(dtype)
         shift = self._offset[active].to(dtype)
-        pos = unit.unsqueeze(1) * res[:, None] + shift[:, None]  # (B, La, d) in cells
+        pos = unit.t().unsqueeze(1) * res[:, None] + shift[:, None]  # (d, La, B) in cells
         max_cell = self._max_cell[active].to(dtype)[:, None]
         cell = torch.minimum(pos.floor().clamp_min(0), max_cell)
         t = pos - cell
-        coords = cell.long().unsqueeze(2) + self.neighbour_offsets  # (B, La, V, d)
+        offsets = self.neighbour_offsets[:, None, None, :]
+        coords = cell.long().permute(1, 2, 0) + offsets  # (V, La, B, d)
         vertices = self._vertices[active][:, None, :]  # (La, 1, d)
         valid = None
         if self.periodic:
@@ -397,7 +402,16 @@ class GridEncoding(nn.Module):
         return full
 
     def _rows(self, group: int, coords: Tensor) -> Tensor:
-        """``(B, La, V)`` table rows of vertex coordinates ``(B, La, V, d)`` in one group."""
+        """Table rows of vertex coordinates in one group.
+
+        Args:
+            group: the table group.
+            coords: ``(..., La, X, d)`` int64 vertex coordinates, the active levels third from
+                the end (e.g. ``(V, La, B, d)``).
+
+        Returns:
+            ``(..., La, X)`` int64 rows into ``self.tables[group]``.
+        """
         layout = self.layouts[group]
         active = self._active
         device = coords.device
@@ -420,21 +434,22 @@ class GridEncoding(nn.Module):
         """Gather the neighbours' rows and contract them with the weights.
 
         Args:
-            weights: ``(K, B, La, V, M)``.
-            coords: ``(B, La, V, d)`` int64 vertex coordinates.
+            weights: ``(K, V, M, La, B)``.
+            coords: ``(V, La, B, d)`` int64 vertex coordinates.
 
         Returns:
             ``(K, B, La, F)``.
         """
-        B, La, V, _ = coords.shape
+        V, La, B, _ = coords.shape
+        K = weights.shape[0]
+        weights = weights.reshape(K, V, weights.shape[2], La * B)
         out = None
         for g, (coeffs, table) in enumerate(zip(self.groups, self.tables)):
-            rows = self._rows(g, coords).reshape(-1)
-            gathered = table.index_select(0, rows).view(B, La, V, len(coeffs), self.features)
-            w = weights if len(coeffs) == weights.shape[-1] else weights[..., list(coeffs)]
-            part = torch.einsum("kblvm,blvmf->kblf", w.to(table.dtype), gathered)
+            rows = self._rows(g, coords).reshape(V, La * B)
+            w = weights if len(coeffs) == weights.shape[2] else weights[:, :, list(coeffs)]
+            part = gather_contract(table, rows, w.to(table.dtype))
             out = part if out is None else out + part
-        return out
+        return out.view(K, self.features, La, B).permute(0, 3, 2, 1)
 
     def _assemble(
         self, out: Tensor, order: int, hessian: bool, lap_axes: tuple[int, ...] | None

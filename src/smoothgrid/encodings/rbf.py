@@ -58,25 +58,26 @@ class RBFEncoding(GridEncoding):
         return super().extra_repr() + f", eps={self.eps}, rings={self.rings}"
 
     def _weights(self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]) -> list[Tensor]:
-        delta = t.unsqueeze(2) - self.neighbour_offsets.to(t.dtype)  # (B, La, V, d)
-        logits = -(self.eps**2) * delta.square().sum(-1)
+        nodes = self.neighbour_offsets.t().to(t.dtype)[:, :, None, None]  # (d, V, 1, 1)
+        delta = t.unsqueeze(1) - nodes  # (d, V, La, B) in cells
+        logits = -(self.eps**2) * delta.square().sum(0)
         if valid is not None:
             logits = logits.masked_fill(~valid, float("-inf"))
-        w = torch.softmax(logits, dim=-1)  # (B, La, V)
+        w = torch.softmax(logits, dim=0)  # (V, La, B)
         out = []
         centred = None
         if any(sum(beta) > 0 for beta in multi):
             p = -2.0 * self.eps**2 * delta
-            centred = p - (w.unsqueeze(-1) * p).sum(2, keepdim=True)
+            centred = p - (w * p).sum(1, keepdim=True)
         for beta in multi:
             axes = [i for i, k in enumerate(beta) for _ in range(k)]
             if not axes:
                 out.append(w)
             elif len(axes) == 1:
-                out.append(w * centred[..., axes[0]])
+                out.append(w * centred[axes[0]])
             else:
                 i, j = axes
-                cc = centred[..., i] * centred[..., j]
-                cov = (w * cc).sum(-1, keepdim=True)
+                cc = centred[i] * centred[j]
+                cov = (w * cc).sum(0, keepdim=True)
                 out.append(w * (cc - cov))
-        return [o.unsqueeze(-1) for o in out]
+        return [o.unsqueeze(1) for o in out]

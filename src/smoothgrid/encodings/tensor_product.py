@@ -85,7 +85,7 @@ def hermite_basis(t: Tensor, k: int) -> Tensor:
         k: derivative order, 0, 1 or 2.
 
     Returns:
-        ``(..., 2, 2)`` indexed ``[vertex, kind]``: ``[0, 0] = h00 = 2t^3 - 3t^2 + 1``,
+        ``(2, 2, ...)`` indexed ``[vertex, kind]``: ``[0, 0] = h00 = 2t^3 - 3t^2 + 1``,
         ``[0, 1] = h10 = t^3 - 2t^2 + t``, ``[1, 0] = h01 = -2t^3 + 3t^2``,
         ``[1, 1] = h11 = t^3 - t^2`` (kind 1 multiplies the vertex's derivative coefficient).
     """
@@ -102,24 +102,22 @@ def hermite_basis(t: Tensor, k: int) -> Tensor:
         basis = (-h01, 6.0 * t - 4.0, h01, 6.0 * t - 2.0)
     else:
         raise ValueError(f"hermite_basis supports derivative orders 0..2, got {k}")
-    return torch.stack(basis, dim=-1).unflatten(-1, (2, 2))
+    return torch.stack(basis).unflatten(0, (2, 2))
 
 
 def _tensor_product(factors: list[Tensor]) -> Tensor:
     """Outer product over axes of per-axis bases.
 
     Args:
-        factors: per axis ``i``, ``(B, La, 2, M1)`` indexed ``[v_i, a_i]``.
+        factors: per axis ``i``, ``(2, M1, La, B)`` indexed ``[v_i, a_i]``.
 
     Returns:
-        ``(B, La, 2**d, M1**d)``, vertex ``v = sum v_i 2^i`` and coefficient ``m = sum a_i M1^i``.
+        ``(2**d, M1**d, La, B)``, vertex ``v = sum v_i 2^i``, coefficient ``m = sum a_i M1^i``.
     """
     w = factors[0]
     for f in factors[1:]:
-        B, La, V, M = w.shape
-        w = (f[:, :, :, None, :, None] * w[:, :, None, :, None, :]).reshape(
-            B, La, 2 * V, f.shape[-1] * M
-        )
+        V, M = w.shape[:2]
+        w = (f[:, None, :, None] * w[None, :, None, :]).reshape(2 * V, f.shape[1] * M, *w.shape[2:])
     return w
 
 
@@ -140,14 +138,14 @@ class _TwoVertexEncoding(GridEncoding):
 
     def _step_weights(self, step: str, t: Tensor, multi: list[MultiIndex]) -> list[Tensor]:
         top = max(max(beta) for beta in multi)
-        s = SMOOTH_STEPS[step](t)  # each (B, La, d)
+        s = SMOOTH_STEPS[step](t)  # each (d, La, B)
         per_axis = []
         for i in range(self.dim):
             axis = []
             for k in range(top + 1):
-                s_k = s[k][..., i]
+                s_k = s[k][i]
                 first = 1.0 - s_k if k == 0 else -s_k
-                axis.append(torch.stack([first, s_k], dim=-1).unsqueeze(-1))
+                axis.append(torch.stack([first, s_k]).unsqueeze(1))
             per_axis.append(axis)
         return _product_weights(per_axis, multi)
 
@@ -287,5 +285,5 @@ class HermiteEncoding(GridEncoding):
 
     def _weights(self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]) -> list[Tensor]:
         top = max(max(beta) for beta in multi)
-        per_axis = [[hermite_basis(t[..., i], k) for k in range(top + 1)] for i in range(self.dim)]
+        per_axis = [[hermite_basis(t[i], k) for k in range(top + 1)] for i in range(self.dim)]
         return _product_weights(per_axis, multi)
