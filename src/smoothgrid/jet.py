@@ -94,6 +94,15 @@ class Jet:
                 f"Jet grad must have shape (B, C, d) = {tuple(value.shape)} + (d,), "
                 f"got {tuple(grad.shape)}"
             )
+        if hess is not None and hess.shape != grad.shape + grad.shape[-1:]:
+            raise ValueError(
+                f"Jet hess must have shape (B, C, d, d) = {tuple(grad.shape)} + "
+                f"({grad.shape[-1]},), got {tuple(hess.shape)}"
+            )
+        if lap is not None and lap.shape != value.shape:
+            raise ValueError(
+                f"Jet lap must have shape (B, C) = {tuple(value.shape)}, got {tuple(lap.shape)}"
+            )
         self.value = value
         self.grad = grad
         self.hess = hess
@@ -255,7 +264,8 @@ class Jet:
     def __mul__(self, other: Operand) -> Jet:
         if not isinstance(other, Jet):
             c = other
-            if isinstance(c, Tensor) and c.dim() == 2:
+            if isinstance(c, Tensor) and c.dim() > 0:
+                c = torch.broadcast_to(c, self.value.shape)
                 cd = c.unsqueeze(-1)
                 return Jet(
                     self.value * c,

@@ -43,13 +43,8 @@ def gather_contract_reference(table: Tensor, rows: Tensor, weights: Tensor) -> T
         ``(K, F, N)``.
     """
     K, V, M, N = weights.shape
-    gathered = _gather(table, rows)
-    w = weights.reshape(K, V * M, N)
-    out = torch.zeros(K, table.shape[2], N, dtype=table.dtype, device=table.device)
-    # unbind, not indexing, so autograd's backward stacks the slices' gradients once.
-    for w_i, g_i in zip(w.unbind(1), gathered.unbind(0)):
-        out = out.addcmul(w_i.unsqueeze(1), g_i)
-    return out
+    gathered = _gather(table, rows)  # (V*M, F, N)
+    return (weights.reshape(K, V * M, 1, N) * gathered).sum(1)
 
 
 class _GatherContract(torch.autograd.Function):
