@@ -5,10 +5,28 @@
 >>> field = sg.Field(enc, hidden=(64, 64), out=1)
 """
 
-from . import encodings, jet
+from . import encodings, geometry, jet, problems
 from .field import BACKENDS, Field, HardConstraint
 from .jet import Jet
 from .nn import MLP
+from .problems import BoundaryLaplacian, Data, Dirichlet, Initial, Neumann, Periodic, Problem
 
-__all__ = ["encodings", "jet", "Jet", "Field", "HardConstraint", "MLP", "BACKENDS"]
+__all__ = [
+    "encodings",
+    "geometry",
+    "jet",
+    "problems",
+    "Jet",
+    "Field",
+    "HardConstraint",
+    "MLP",
+    "BACKENDS",
+    "Problem",
+    "Dirichlet",
+    "Neumann",
+    "Periodic",
+    "Initial",
+    "Data",
+    "BoundaryLaplacian",
+]
 __version__ = "0.1.0"

@@ -1,0 +1,180 @@
+"""Axis-aligned boxes: samplers, regular test grids and hard-constraint boundary factors.
+
+Points are ``(n, d)`` tensors in domain coordinates. Samplers draw in float64 on the generator's
+device (or ``device`` without a generator) and then cast, so one seed gives the same points
+(up to rounding) in every dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from ..jet import Jet
+
+__all__ = ["Box", "uniform_unit", "stratified_unit"]
+
+
+def uniform_unit(
+    n: int, d: int, generator: torch.Generator | None, device: str | torch.device
+) -> Tensor:
+    """``(n, d)`` float64 points uniform in ``[0, 1)^d``."""
+    where = generator.device if generator is not None else device
+    return torch.rand(n, d, generator=generator, dtype=torch.float64, device=where)
+
+
+def stratified_unit(
+    n: int, d: int, generator: torch.Generator | None, device: str | torch.device
+) -> Tensor:
+    """``(n, d)`` float64 points in ``[0, 1)^d``, one in each of the ``m^d`` equal cells.
+
+    ``m`` is the largest integer with ``m^d <= n``; the remaining ``n - m^d`` points are uniform.
+    """
+    m = max(1, int(round(n ** (1.0 / d))))
+    while m**d > n:
+        m -= 1
+    while (m + 1) ** d <= n:
+        m += 1
+    u = uniform_unit(n, d, generator, device)
+    axes = [torch.arange(m, dtype=torch.float64, device=u.device)] * d
+    cells = torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, d)
+    u[: m**d] = (cells + u[: m**d]) / m
+    return u
+
+
+def _as_float_list(v: Sequence[float] | float, name: str) -> list[float]:
+    if isinstance(v, (int, float)):
+        return [float(v)]
+    try:
+        return [float(a) for a in v]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or a sequence of numbers, got {v!r}") from None
+
+
+def _per_axis(n: int | Sequence[int], d: int) -> list[int]:
+    sizes = [int(n)] * d if isinstance(n, int) else [int(a) for a in n]
+    if len(sizes) != d or any(s < 2 for s in sizes):
+        raise ValueError(f"grid needs one size >= 2 per axis ({d} axes), got {n!r}")
+    return sizes
+
+
+class Box:
+    """The box ``[lo_0, hi_0] x ... x [lo_{d-1}, hi_{d-1}]``.
+
+    Args:
+        lo, hi: ``d`` numbers each (a number for ``d = 1``), ``lo < hi``.
+
+    Attributes:
+        dim: ``d``.
+        lo, hi: float64 tensors ``(d,)``.
+
+    Example:
+        >>> box = Box([-1, -1], [1, 1])
+        >>> box.sample_interior(4, torch.Generator().manual_seed(0)).shape
+        torch.Size([4, 2])
+    """
+
+    def __init__(self, lo: Sequence[float] | float, hi: Sequence[float] | float) -> None:
+        lo_l, hi_l = _as_float_list(lo, "lo"), _as_float_list(hi, "hi")
+        if len(lo_l) != len(hi_l) or not lo_l:
+            raise ValueError(f"lo and hi need the same number (>= 1) of entries: {lo!r}, {hi!r}")
+        if any(a >= b for a, b in zip(lo_l, hi_l)):
+            raise ValueError(f"every lo must be below its hi, got lo={lo_l}, hi={hi_l}")
+        self.dim = len(lo_l)
+        self.lo = torch.tensor(lo_l, dtype=torch.float64)
+        self.hi = torch.tensor(hi_l, dtype=torch.float64)
+
+    def __repr__(self) -> str:
+        return f"Box(lo={self.lo.tolist()}, hi={self.hi.tolist()})"
+
+    @property
+    def bounds(self) -> tuple[list[float], list[float]]:
+        """``(lo, hi)`` as lists of ``d`` floats (what encodings' ``set_bounds`` takes)."""
+        return self.lo.tolist(), self.hi.tolist()
+
+    @property
+    def extent(self) -> Tensor:
+        """``(d,)`` float64 edge lengths ``hi - lo``."""
+        return self.hi - self.lo
+
+    def _scale(self, u: Tensor, dtype: torch.dtype, device) -> Tensor:
+        lo, ext = self.lo.to(u.device), self.extent.to(u.device)
+        return (lo + ext * u).to(dtype=dtype, device=device)
+
+    def sample_interior(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        stratified: bool = False,
+        dtype: torch.dtype = torch.float32,
+        device: str | torch.device = "cpu",
+    ) -> Tensor:
+        """``(n, d)`` random points in the box, uniform or stratified (one per cell of an
+        ``m^d`` partition, ``m = floor(n^(1/d))``, the rest uniform)."""
+        draw = stratified_unit if stratified else uniform_unit
+        return self._scale(draw(n, self.dim, generator, device), dtype, device)
+
+    def face_areas(self) -> Tensor:
+        """``(2d,)`` float64 measures of the faces, ordered ``(lo_0, hi_0, lo_1, hi_1, ...)``."""
+        ext = self.extent
+        areas = torch.stack([ext[torch.arange(self.dim) != i].prod() for i in range(self.dim)])
+        return areas.repeat_interleave(2)
+
+    def sample_boundary(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: str | torch.device = "cpu",
+    ) -> tuple[Tensor, Tensor]:
+        """``n`` random points on the faces (chosen in proportion to their area).
+
+        Returns:
+            ``points (n, d)`` and the outward unit ``normals (n, d)``.
+        """
+        u = uniform_unit(n, self.dim, generator, device)
+        areas = self.face_areas().to(u.device)
+        face = torch.multinomial(areas, n, replacement=True, generator=generator)
+        axis, side = face // 2, (face % 2).to(torch.float64)
+        rows = torch.arange(n, device=u.device)
+        u[rows, axis] = side
+        normals = torch.zeros_like(u)
+        normals[rows, axis] = 2.0 * side - 1.0
+        return self._scale(u, dtype, device), normals.to(dtype=dtype, device=device)
+
+    def grid(self, n: int | Sequence[int]) -> Tensor:
+        """``(N, d)`` float64 regular grid with ``n`` (or ``n[i]``) points per axis, faces
+        included; ``torch.meshgrid(indexing="ij")`` order, so the last axis varies fastest and
+        ``values.reshape(*sizes)`` is indexed ``[i_0, ..., i_{d-1}]``."""
+        sizes = _per_axis(n, self.dim)
+        axes = [
+            torch.linspace(float(a), float(b), s, dtype=torch.float64)
+            for a, b, s in zip(self.lo, self.hi, sizes)
+        ]
+        return torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, self.dim)
+
+    def contains(self, x: Tensor, tol: float = 1e-9) -> Tensor:
+        """``(n,)`` bool: whether each point of ``x (n, d)`` lies in the box (``tol`` slack)."""
+        lo, hi = self.lo.to(x), self.hi.to(x)
+        return ((x >= lo - tol) & (x <= hi + tol)).all(-1)
+
+    def boundary_factor(self, axes: Sequence[int] | None = None) -> Callable[[Jet], Jet]:
+        """``B(X) = prod_i (x_i - lo_i)(hi_i - x_i) / (ext_i / 2)^2`` over ``axes`` (all by
+        default): a jet function (``C = d`` coordinates -> ``C = 1``) that vanishes on those
+        faces and is 1 at the centre; works at any jet order."""
+        axes = tuple(range(self.dim)) if axes is None else tuple(int(a) for a in axes)
+        if not axes or any(not 0 <= a < self.dim for a in axes):
+            raise ValueError(f"axes must be a non-empty subset of 0..{self.dim - 1}, got {axes}")
+        lo, hi, ext = self.lo.tolist(), self.hi.tolist(), self.extent.tolist()
+
+        def factor(X: Jet) -> Jet:
+            out = None
+            for i in axes:
+                xi = X[..., i]
+                term = (xi - lo[i]) * (hi[i] - xi) * (4.0 / ext[i] ** 2)
+                out = term if out is None else out * term
+            return out
+
+        return factor

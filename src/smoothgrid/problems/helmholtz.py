@@ -1,0 +1,58 @@
+"""``helmholtz2d`` / ``helmholtz3d``: ``lap u + k^2 u = q`` on ``[-1, 1]^d``.
+
+``u* = prod_i sin(a_i pi x_i)``, ``q = (k^2 - sum_i (a_i pi)^2) u*``, ``u = u*`` on the boundary
+(0 for integer ``a``; then the ready-made constraint is ``u = B(x) N(x)`` with
+``B = prod (1 - x_i^2)``). Test grids: ``256^2`` and ``64^3``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from torch import Tensor
+
+from ..geometry import Box
+from ..jet import Jet
+from .base import Problem, suggested_defaults
+from .conditions import Dirichlet
+from .poisson import sine_product, zero_boundary_constraint
+
+__all__ = ["helmholtz2d", "helmholtz3d"]
+
+
+def _helmholtz(name: str, a: Sequence[float], k: float, test_resolution: int) -> Problem:
+    a = tuple(float(ai) for ai in a)
+    k2 = float(k) ** 2
+    coef = k2 - sum((ai * math.pi) ** 2 for ai in a)
+    box = Box([-1.0] * len(a), [1.0] * len(a))
+
+    def exact(x: Tensor) -> Tensor:
+        return sine_product(x, a)
+
+    def residual(x: Tensor, u: Jet) -> Tensor:
+        return u.lap + k2 * u.value - coef * exact(x)
+
+    constraint = zero_boundary_constraint(box, a)
+    return Problem(
+        domain=box,
+        residual=residual,
+        conditions=(Dirichlet(exact, hard=constraint is not None),),
+        exact=exact,
+        name=name,
+        constraint=constraint,
+        test_resolution=test_resolution,
+        suggested=suggested_defaults(len(a)),
+    )
+
+
+def helmholtz2d(a1: float = 1.0, a2: float = 4.0, k: float = 1.0) -> Problem:
+    """``lap u + k^2 u = q`` on ``[-1, 1]^2``, ``u* = sin(a1 pi x) sin(a2 pi y)``; variants
+    ``(1, 4)`` (default), ``(10, 10)``, ``(20, 20)``, ``(100, 100)``; test grid ``256^2``."""
+    return _helmholtz("helmholtz2d", (a1, a2), k, 256)
+
+
+def helmholtz3d(a1: float = 3.0, a2: float = 3.0, a3: float = 3.0, k: float = 1.0) -> Problem:
+    """``lap u + k^2 u = q`` on ``[-1, 1]^3``, ``u* = prod sin(a_i pi x_i)``; variants
+    ``(3, 3, 3)`` (default), ``(4, 4, 3)``, ``(10, 10, 10)``; test grid ``64^3``."""
+    return _helmholtz("helmholtz3d", (a1, a2, a3), k, 64)

@@ -1,0 +1,62 @@
+"""``poisson2d``: ``-lap u = f`` on ``[-1, 1]^2`` with Dirichlet data (a pipeline smoke test).
+
+Manufactured solution ``u = sin(a1 pi x) sin(a2 pi y)``, ``f = (a1^2 + a2^2) pi^2 u``; with
+integer ``a`` the boundary data is 0 and the ready-made constraint is ``u = B(x) N(x)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from ..field import HardConstraint
+from ..geometry import Box
+from ..jet import Jet
+from .base import Problem, suggested_defaults
+from .conditions import Dirichlet
+
+__all__ = ["poisson2d", "sine_product"]
+
+
+def sine_product(x: Tensor, a: Sequence[float]) -> Tensor:
+    """``(N, 1)``: ``prod_i sin(a_i pi x_i)`` over the first ``len(a)`` axes of ``x (N, d)``."""
+    out = torch.ones_like(x[:, :1])
+    for i, ai in enumerate(a):
+        out = out * torch.sin(ai * math.pi * x[:, i : i + 1])
+    return out
+
+
+def zero_boundary_constraint(box: Box, a: Sequence[float]) -> HardConstraint | None:
+    """``u = B(x) N(x)`` when every ``a_i`` is an integer (the sines vanish on ``[-1, 1]^d``'s
+    faces), else ``None`` (the boundary data then stays a loss)."""
+    if all(float(ai).is_integer() for ai in a):
+        return HardConstraint(box.boundary_factor())
+    return None
+
+
+def poisson2d(a1: float = 1.0, a2: float = 1.0) -> Problem:
+    """``-lap u = f`` on ``[-1, 1]^2``, ``u = sin(a1 pi x) sin(a2 pi y)``."""
+    a = (float(a1), float(a2))
+    scale = (a[0] ** 2 + a[1] ** 2) * math.pi**2
+    box = Box([-1.0, -1.0], [1.0, 1.0])
+
+    def exact(x: Tensor) -> Tensor:
+        return sine_product(x, a)
+
+    def residual(x: Tensor, u: Jet) -> Tensor:
+        return -u.lap - scale * exact(x)
+
+    constraint = zero_boundary_constraint(box, a)
+    return Problem(
+        domain=box,
+        residual=residual,
+        conditions=(Dirichlet(exact, hard=constraint is not None),),
+        exact=exact,
+        name="poisson2d",
+        constraint=constraint,
+        test_resolution=256,
+        suggested=suggested_defaults(2),
+    )

@@ -1,0 +1,314 @@
+"""The problem zoo: exact solutions satisfy residuals and conditions, hard constraints hold,
+test grids, the finite-difference reference and the registry."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+
+import smoothgrid.problems as P
+from smoothgrid.jet import Jet, linear, sin
+from smoothgrid.problems.heat import bumps
+from smoothgrid.problems.kirchhoff_love import autograd_laplacian
+from smoothgrid.problems.reference import DiffusionReference
+
+F64 = torch.float64
+PROBLEMS = {
+    name: P.make(name, **({"fd_cells": 64} if name == "nonlinear_heat" else {}))
+    for name in P.names()
+}
+WITH_EXACT = [n for n, p in PROBLEMS.items() if p.exact is not None]
+JET_PROBLEMS = [n for n in WITH_EXACT if PROBLEMS[n].order <= 2]
+CONSTRAINED = [n for n, p in PROBLEMS.items() if p.constraint is not None]
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def autograd_jet(f, x: torch.Tensor, problem: P.Problem, order: int) -> Jet:
+    """Jet of ``f: (N, d) -> (N, C)`` at ``x`` by autograd, in the form ``problem`` asks for."""
+    x = x.detach().clone().requires_grad_(True)
+    value = f(x)
+    if order == 0:
+        return Jet(value.detach())
+    grads, hessians = [], []
+    for c in range(value.shape[1]):
+        (g,) = torch.autograd.grad(value[:, c].sum(), x, create_graph=True)
+        grads.append(g.detach())
+        if order == 2:
+            rows = [
+                torch.autograd.grad(g[:, i].sum(), x, retain_graph=True)[0]
+                for i in range(x.shape[1])
+            ]
+            hessians.append(torch.stack(rows, 1))
+    grad = torch.stack(grads, 1)
+    if order == 1:
+        return Jet(value.detach(), grad)
+    hess = torch.stack(hessians, 1)
+    if problem.hessian:
+        return Jet(value.detach(), grad, hess=hess, lap_axes=problem.lap_axes)
+    axes = list(range(x.shape[1])) if problem.lap_axes is None else list(problem.lap_axes)
+    lap = hess.diagonal(dim1=-2, dim2=-1)[..., axes].sum(-1)
+    return Jet(value.detach(), grad, lap=lap, lap_axes=problem.lap_axes)
+
+
+def residuals(problem: P.Problem, x: torch.Tensor, u) -> dict[str, torch.Tensor]:
+    r = problem.residual(x, u)
+    return r if isinstance(r, dict) else {"residual": r}
+
+
+def term_scale(problem: P.Problem, x: torch.Tensor, u: Jet, eta: float = 1e-3) -> dict:
+    """Per residual, ``max |d r / d log(entry)|`` over every entry of the jet's parts: the size of
+    the terms the residual combines, so sign or scaling errors stand far above round-off."""
+    base = residuals(problem, x, u)
+    scale = dict.fromkeys(base, 0.0)
+    parts = {"value": u.value, "grad": u.grad, "hess": u.hess, "lap": u._lap}
+    for name, part in parts.items():
+        if part is None:
+            continue
+        for idx in itertools.product(*[range(s) for s in part.shape[1:]]):
+            bumped = dict(parts, **{name: part.clone()})
+            bumped[name][(slice(None), *idx)] *= 1 + eta
+            jet = Jet(bumped["value"], bumped["grad"], bumped["hess"], bumped["lap"], u.lap_axes)
+            for k, r in residuals(problem, x, jet).items():
+                scale[k] = max(scale[k], ((r - base[k]).abs() / eta).max().item())
+    return scale
+
+
+def wiggle(x: torch.Tensor) -> torch.Tensor:
+    """A smooth function that solves none of the equations."""
+    return 0.1 * torch.sin(1.3 * x.sum(1, keepdim=True) + 0.4) * (1 + x[:, :1] ** 2)
+
+
+@pytest.mark.parametrize("name", JET_PROBLEMS)
+def test_exact_solution_satisfies_residual(name):
+    problem = PROBLEMS[name]
+    x = problem.domain.sample_interior(64, gen(1), dtype=F64)
+    u = autograd_jet(problem.exact, x, problem, problem.order)
+    scale = term_scale(problem, x, u)
+    for key, r in residuals(problem, x, u).items():
+        assert r.shape[0] == 64 and r.dim() == 2
+        assert scale[key] > 0, key
+        assert r.abs().max().item() <= 1e-11 * scale[key], (key, r.abs().max().item(), scale)
+    # the same check rejects a function that is not a solution
+    wrong = autograd_jet(lambda p: problem.exact(p) + wiggle(p), x, problem, problem.order)
+    worst = max(r.abs().max().item() / scale[k] for k, r in residuals(problem, x, wrong).items())
+    assert worst > 1e-4
+
+
+def test_kirchhoff_love_fourth_order_by_autograd():
+    problem = PROBLEMS["kirchhoff_love"]
+    assert problem.order == 4
+    x = problem.domain.sample_interior(64, gen(2), dtype=F64)
+    q = torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])
+    r = problem.residual(x, problem.exact)
+    assert r.shape == (64, 1) and r.abs().max() < 1e-12 * q.abs().max() + 1e-13
+    assert problem.residual(x, lambda p: problem.exact(p) + wiggle(p)).abs().max() > 1e-3
+    # autograd_laplacian on a known function: lap (x^2 y^3) = 2 y^3 + 6 x^2 y
+    p = x.clone().requires_grad_(True)
+    lap = autograd_laplacian(p[:, :1] ** 2 * p[:, 1:] ** 3, p)
+    expected = 2 * x[:, 1:] ** 3 + 6 * x[:, :1] ** 2 * x[:, 1:]
+    assert torch.allclose(lap, expected, atol=1e-13)
+    stiff = P.make("kirchhoff_love", D=2.0, q0=3.0)
+    assert stiff.residual(x, stiff.exact).abs().max() < 1e-11
+
+
+def test_nonlinear_heat_residual_on_a_manufactured_solution():
+    # u = (x^2 + y^2) / (2 - 0.4 t) solves u_t = 0.05 (|grad u|^2 + u lap u)
+    problem = PROBLEMS["nonlinear_heat"]
+    x = problem.domain.sample_interior(64, gen(3), dtype=F64)
+
+    def u(p):
+        return (p[:, :1] ** 2 + p[:, 1:2] ** 2) / (2 - 0.4 * p[:, 2:3])
+
+    jet = autograd_jet(u, x, problem, 2)
+    assert problem.residual(x, jet).abs().max() < 1e-13
+    assert problem.residual(x, autograd_jet(lambda p: 2 * u(p), x, problem, 2)).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize("name", WITH_EXACT)
+def test_conditions_hold_on_exact_solution(name):
+    problem = PROBLEMS[name]
+    for cond in problem.conditions:
+        batch = cond.sample(problem.domain, 48, gen(4), dtype=F64)
+        assert problem.domain.contains(batch["x"], tol=1e-12).all()
+        r = cond.residual(batch, lambda p, c=cond: autograd_jet(problem.exact, p, problem, c.order))
+        assert r.abs().max() < 1e-12, (cond, r.abs().max())
+
+
+def network(x_jet: Jet, channels: int) -> Jet:
+    """An arbitrary smooth 'network output' N(x) as a jet."""
+    g = gen(5)
+    w = torch.randn(channels, x_jet.channels, generator=g, dtype=F64)
+    b = torch.randn(channels, generator=g, dtype=F64)
+    return sin(linear(x_jet, w, b)) + 0.5
+
+
+@pytest.mark.parametrize("name", CONSTRAINED)
+def test_hard_constraint_enforces_its_conditions(name):
+    problem = PROBLEMS[name]
+    hard = [c for c in problem.conditions if c.hard]
+    assert hard, "a ready-made constraint enforces at least one condition"
+
+    def constrained(p: torch.Tensor) -> Jet:
+        X = Jet.coordinates(p, order=2, hessian=problem.hessian, lap_axes=problem.lap_axes)
+        return problem.constraint(X, network(X, len(problem.outputs)))
+
+    for cond in hard:
+        batch = cond.sample(problem.domain, 64, gen(6), dtype=F64)
+        assert cond.residual(batch, constrained).abs().max() < 1e-12, cond
+    x = problem.domain.sample_interior(64, gen(7), dtype=F64)
+    u = constrained(x)
+    assert u.channels == len(problem.outputs) and u.value.abs().max() > 1e-3
+    if problem.exact is not None:  # the network output matters inside the domain
+        assert (u.value - problem.exact(x)).abs().max() > 1e-3
+
+
+def test_boundary_factors_of_zero_dirichlet_problems_vanish():
+    for name in ("poisson2d", "helmholtz2d", "helmholtz3d", "kirchhoff_love"):
+        problem = PROBLEMS[name]
+        xb, _ = problem.domain.sample_boundary(100, gen(8), dtype=F64)
+        factor = problem.constraint.factor(Jet.coordinates(xb, order=0))
+        assert factor.value.abs().max() < 1e-14
+        assert problem.exact(xb).abs().max() < 1e-13
+
+
+def test_non_integer_modes_leave_the_boundary_data_as_a_loss():
+    problem = P.make("helmholtz2d", a1=1.5, a2=2)
+    assert problem.constraint is None and not any(c.hard for c in problem.conditions)
+
+
+EXPECTED_GRIDS = {
+    "poisson2d": (256**2, 2),
+    "helmholtz2d": (256**2, 2),
+    "helmholtz3d": (64**3, 3),
+    "convection": (256 * 100, 2),
+    "heat": (64**3, 3),
+    "nonlinear_heat": (65 * 65 * 51, 3),
+    "flow_mixing": (50**3, 3),
+    "advection2d": (50**3, 3),
+    "klein_gordon": (64**3, 3),
+    "taylor_green": (64**3, 3),
+    "kirchhoff_love": (64**2, 2),
+}
+
+
+@pytest.mark.parametrize("name", P.names())
+def test_test_points_and_metadata(name):
+    problem = PROBLEMS[name]
+    x = problem.test_points()
+    assert tuple(x.shape) == EXPECTED_GRIDS[name] and x.dtype == F64
+    assert problem.domain.contains(x).all()
+    assert problem.dim == x.shape[1]
+    channels = len(problem.outputs)
+    assert all(0 <= c < channels for c in problem.error_outputs or ())
+    assert all(0 <= a < problem.dim for a in problem.periodic)
+    sugg = problem.suggested
+    assert {"encoding_name", "encoding", "hidden", "batch", "lr", "decoder_lr"} <= set(sugg)
+    if problem.exact is not None:
+        assert problem.reference(x[:100]).shape == (100, channels)
+
+
+def test_flow_mixing_avoids_and_survives_the_axis():
+    problem = PROBLEMS["flow_mixing"]
+    x = problem.test_points()
+    assert x[:, :2].norm(dim=1).min() > 1e-3
+    on_axis = torch.tensor([[0.0, 0.0, 1.0], [1e-9, 0.0, 2.0], [1e-3, -1e-3, 3.0]], dtype=F64)
+    u = problem.exact(on_axis)
+    assert torch.isfinite(u).all() and u.abs().max() < 1e-3
+    jet = autograd_jet(problem.exact, on_axis, problem, 1)
+    assert torch.isfinite(problem.residual(on_axis, jet)).all()
+    assert problem.residual(on_axis, jet).abs().max() < 1e-12
+
+
+def test_taylor_green_outputs():
+    problem = PROBLEMS["taylor_green"]
+    assert problem.outputs == ("u", "v", "p") and problem.error_outputs == (0, 1)
+    assert problem.periodic == (0, 1)
+    x = problem.domain.sample_interior(16, gen(9), dtype=F64)
+    r = problem.residual(x, autograd_jet(problem.exact, x, problem, 2))
+    assert set(r) == {"momentum", "continuity"}
+    assert r["momentum"].shape == (16, 2) and r["continuity"].shape == (16, 1)
+
+
+# ------------------------------------------------------------- finite-difference reference
+def heat_reference(cells: int, richardson: bool, kappa: float = 0.05) -> DiffusionReference:
+    def initial(p):
+        return torch.sin(math.pi * p[:, 0]) * torch.sin(math.pi * p[:, 1])
+
+    return DiffusionReference(initial, [0, 0], [1, 1], 0, 1, kappa, False, cells, 11, richardson)
+
+
+def test_fd_solver_converges_on_linear_heat():
+    heat = P.make("heat", kappa=0.05)
+    nodes = heat.domain.grid((17, 17, 11))  # on every grid below and the 11 snapshot times
+    truth = heat.exact(nodes)
+
+    def err(cells, richardson):
+        ref = heat_reference(cells, richardson)
+        return ((ref(nodes) - truth).norm() / truth.norm()).item()
+
+    coarse, fine = err(16, False), err(32, False)
+    assert fine < 1e-3 and 3.5 < coarse / fine < 4.5  # second order
+    assert err(32, True) < 1e-5  # Richardson removes the h^2 term
+    off_grid = heat.domain.sample_interior(500, gen(10), dtype=F64)
+    ref = heat_reference(32, True)
+    exact = heat.exact(off_grid)
+    assert ((ref(off_grid) - exact).norm() / exact.norm()) < 1e-2  # trilinear between nodes
+
+
+def test_nonlinear_heat_reference_is_lazy_cached_and_converges():
+    problem = PROBLEMS["nonlinear_heat"]
+    assert P.make("nonlinear_heat", fd_cells=64).solution is problem.solution  # cached
+    x = problem.test_points()
+    ref = problem.reference(x)
+    assert ref.shape == (len(x), 1) and torch.isfinite(ref).all()
+    initial = x[:, 2] == 0
+    assert torch.allclose(ref[initial], bumps(x[initial]), atol=1e-14)
+    finer = P.make("nonlinear_heat", fd_cells=128).reference(x)
+    assert ((ref - finer).norm() / finer.norm()) < 1e-3
+    boundary = (x[:, :2].abs() == 1).any(1) & (x[:, 2] > 0)
+    assert ref[boundary].abs().max() == 0
+    assert 0.2 < ref[x[:, 2] == 1].max() < ref[initial].max() <= 0.41
+
+
+# ---------------------------------------------------------------------------- registry
+def test_registry_lists_and_describes():
+    assert set(P.describe()) == set(P.names())
+    assert {
+        "poisson2d",
+        "helmholtz2d",
+        "helmholtz3d",
+        "convection",
+        "heat",
+        "nonlinear_heat",
+        "flow_mixing",
+        "advection2d",
+        "klein_gordon",
+        "taylor_green",
+        "kirchhoff_love",
+    } <= set(P.names())
+    assert all(isinstance(v, str) and "\n" not in v for v in P.describe().values())
+
+
+def test_registry_errors():
+    with pytest.raises(ValueError, match="Did you mean 'helmholtz2d'") as info:
+        P.make("helmholz2d")
+    assert "poisson2d" in str(info.value)
+    with pytest.raises(ValueError, match="unknown problem 'zzz'"):
+        P.make("zzz")
+    with pytest.raises(ValueError, match=r"no parameter 'b'.*a1, a2, k"):
+        P.make("helmholtz2d", b=3)
+
+
+def test_parameters_reach_the_problem():
+    p = P.make("helmholtz2d", a1=10, a2=10)
+    x = torch.tensor([[0.05, 0.05]], dtype=F64)
+    assert p.exact(x).item() == pytest.approx(1.0)
+    assert P.make("convection", beta=50).residual(
+        x, Jet(torch.zeros(1, 1, dtype=F64), torch.tensor([[[1.0, 0.0]]], dtype=F64))
+    ).item() == pytest.approx(50.0)
