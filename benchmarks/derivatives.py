@@ -56,7 +56,7 @@ def train_step(field, opt, x, backend: str) -> float:
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
-    return float(loss)
+    return loss.item()
 
 
 def _sync(device: str) -> None:
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
         row = (
             f"| {name} | {ms['jet']:.1f} | {ms['autograd']:.1f} | {ms['fd']:.1f} "
             f"| {ms['autograd'] / ms['jet']:.2f}x | {mem['jet']:.0f} | {mem['autograd']:.0f} "
-            f"| {mem['fd']:.0f} | {mem['jet'] / mem['autograd']:.2f} |"
+            f"| {mem['fd']:.0f} | {mem['jet'] / max(mem['autograd'], 1e-9):.2f} |"
         )
         lines.append(row)
         print(row, flush=True)

@@ -142,6 +142,8 @@ class GridEncoding(nn.Module):
                 indices cover ``range(M)`` once.
             init: the uniform init half-width of each group.
         """
+        offsets = self.neighbour_offsets
+        self._beyond_cell = bool(((offsets < 0) | (offsets > 1)).any())
         self.groups: list[tuple[int, ...]] = [tuple(g) for g, _ in groups]
         self.layouts: list[LevelLayout] = []
         tables = []
@@ -388,7 +390,7 @@ class GridEncoding(nn.Module):
             periodic = torch.zeros(self.dim, dtype=torch.bool, device=device)
             periodic[list(self.periodic)] = True
             coords = torch.where(periodic, wrapped, coords)
-        if bool((self.neighbour_offsets < 0).any() | (self.neighbour_offsets > 1).any()):
+        if self._beyond_cell:  # neighbours outside the cell may fall off the grid
             valid = ((coords >= 0) & (coords < vertices)).all(-1)
             coords = torch.minimum(coords.clamp_min(0), vertices - 1)
         extent = (self.bounds[1] - self.bounds[0]).to(dtype)
