@@ -5,17 +5,22 @@
 >>> field = sg.Field(enc, hidden=(64, 64), out=1)
 """
 
-from . import encodings, geometry, jet, problems
+from . import encodings, geometry, jet, problems, train
 from .field import BACKENDS, Field, HardConstraint
 from .jet import Jet
 from .nn import MLP
 from .problems import BoundaryLaplacian, Data, Dirichlet, Initial, Neumann, Periodic, Problem
+from .train import DivergedError, Result, solve
 
 __all__ = [
     "encodings",
     "geometry",
     "jet",
     "problems",
+    "train",
+    "solve",
+    "Result",
+    "DivergedError",
     "Jet",
     "Field",
     "HardConstraint",

@@ -1,0 +1,314 @@
+"""The ``smoothgrid`` command line.
+
+``smoothgrid list`` prints the problems and encodings; ``smoothgrid solve PROBLEM`` builds a field
+from the problem's suggested settings, overridden by ``--config FILE`` (YAML) and then by
+``--set key=value`` (dotted keys for the sections), solves and prints the final metrics.
+
+A configuration has the settings of :func:`smoothgrid.train.solve` at the top level (``steps``,
+``batch``, ``lr``, ...) and three sections::
+
+    problem:  {a1: 10, a2: 10}              # options of sg.problems.make(PROBLEM, ...)
+    encoding: {name: hermite, levels: 8, min_res: 4, max_res: 256, log2_table: 16}
+    field:    {hidden: [64, 64], activation: tanh}
+
+A run directory's ``config.yaml`` has this form, so ``--config runs/x/config.yaml`` repeats a run.
+Exit codes: 0 done, 1 diverged, 2 bad input (unknown name or key, with the nearest suggestion),
+130 interrupted (a checkpoint is kept; continue with ``--resume``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import inspect
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from . import encodings as encodings_module
+from . import problems
+from .field import Field
+from .train import SOLVE_KEYS, DivergedError, solve
+
+__all__ = ["main", "build_config", "ConfigError"]
+
+SECTIONS = ("problem", "encoding", "field")
+FIELD_KEYS = ("hidden", "activation", "omega0")
+"""Keys of a problem's ``suggested`` dict that go to the field section."""
+
+
+DEFAULT_STEPS = 2000
+"""Steps when neither the problem, the config nor the command line sets a budget."""
+
+
+class ConfigError(ValueError):
+    """A configuration names something that does not exist (exit code 2)."""
+
+
+def _nearest(word: str, known: Sequence[str]) -> str:
+    near = difflib.get_close_matches(word, list(known), n=1)
+    return f" Did you mean {near[0]!r}?" if near else ""
+
+
+def _unknown(what: str, word: str, known: Sequence[str]) -> ConfigError:
+    return ConfigError(
+        f"unknown {what} {word!r}.{_nearest(word, known)} Known: {', '.join(sorted(known))}"
+    )
+
+
+def _parameters(obj: Any) -> set[str]:
+    skip = {"self", "args", "kwargs", "dim", "name", "encoding", "out", "constraint"}
+    return {
+        p.name
+        for p in inspect.signature(obj).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in skip
+    }
+
+
+def _encoding_keys() -> set[str]:
+    """Options any encoding takes: ``make``'s, the base class's and each encoding's own."""
+    keys = {"name"} | _parameters(encodings_module.make)
+    for obj in vars(encodings_module).values():
+        if isinstance(obj, type) and issubclass(obj, encodings_module.GridEncoding):
+            keys |= _parameters(obj.__init__)
+    return keys
+
+
+def _coerce(value: Any) -> Any:
+    """YAML leaves ``1e-3`` a string (no dot); read number-like strings as numbers."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if isinstance(value, Mapping):
+        return {k: _coerce(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_coerce(v) for v in value]
+    return value
+
+
+def _merge(base: dict[str, Any], layer: Mapping[str, Any]) -> None:
+    """Merge ``layer`` into ``base`` (sections key by key); a budget replaces the other one."""
+    if "steps" in layer and "time_budget" not in layer:
+        base.pop("time_budget", None)
+    if "time_budget" in layer and "steps" not in layer:
+        base.pop("steps", None)
+    for key, value in layer.items():
+        if key in SECTIONS and isinstance(value, Mapping):
+            base.setdefault(key, {}).update(value)
+        else:
+            base[key] = value
+
+
+def _validate(config: Mapping[str, Any], source: str) -> None:
+    known = set(SOLVE_KEYS) | set(SECTIONS)
+    for key, value in config.items():
+        if key not in known:
+            raise _unknown(f"setting in {source}", key, known)
+        if key in SECTIONS and not isinstance(value, Mapping):
+            raise ConfigError(f"{source}: {key!r} must be a mapping of options, got {value!r}")
+    for key in config.get("encoding", {}):
+        if key not in _encoding_keys():
+            raise _unknown(f"encoding option in {source}", key, _encoding_keys())
+    field_keys = _parameters(Field.__init__)
+    for key in config.get("field", {}):
+        if key not in field_keys:
+            raise _unknown(f"field option in {source}", key, field_keys)
+
+
+def _suggested(problem) -> dict[str, Any]:
+    """The problem's ``suggested`` defaults in configuration form."""
+    out: dict[str, Any] = {"encoding": {}, "field": {}}
+    for key, value in problem.suggested.items():
+        if key == "encoding_name":
+            out["encoding"]["name"] = value
+        elif key == "encoding":
+            out["encoding"].update(value)
+        elif key in FIELD_KEYS:
+            out["field"][key] = list(value) if key == "hidden" else value
+        elif key in SOLVE_KEYS:
+            out[key] = value
+        else:
+            raise ConfigError(f"problem {problem.name!r} suggests an unknown setting {key!r}")
+    return out
+
+
+def _parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    """``["a=1", "encoding.levels=8"]`` -> ``{"a": 1, "encoding": {"levels": 8}}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        value = _coerce(yaml.safe_load(text)) if text else None
+        if "." in key:
+            section, option = key.split(".", 1)
+            if section not in SECTIONS:
+                raise _unknown("section in --set", section, SECTIONS)
+            out.setdefault(section, {})[option] = value
+        else:
+            out[key] = value
+    return out
+
+
+def build_config(
+    problem_name: str,
+    config_file: str | None = None,
+    sets: Sequence[str] = (),
+    flags: Mapping[str, Any] | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """The problem and the merged configuration: defaults < suggested < file < --set < flags.
+
+    Returns:
+        ``(problem, config)``.
+
+    Raises:
+        ConfigError: an unknown problem, setting or option, or a malformed file.
+    """
+    if problem_name not in problems.describe():
+        raise _unknown("problem", problem_name, list(problems.describe()))
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"config file {config_file} not found")
+        loaded = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(loaded, Mapping):
+            raise ConfigError(f"config file {config_file} must hold a mapping of settings")
+        layers.append((config_file, _coerce(dict(loaded))))
+    layers.append(("--set", _parse_sets(sets)))
+    layers.append(("the command line", dict(flags or {})))
+    for source, layer in layers:
+        _validate(layer, source)
+    options: dict[str, Any] = {}
+    for _, layer in layers:
+        options.update(layer.get("problem", {}))
+    options.pop("name", None)
+    try:
+        problem = problems.make(problem_name, **options)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(str(error)) from None
+    config: dict[str, Any] = {"encoding": {"name": "hermite"}, "field": {}}
+    _merge(config, _suggested(problem))
+    for _, layer in layers:
+        _merge(config, layer)
+    config["problem"] = {"name": problem_name, **options}
+    if config.get("steps") is not None and config.get("time_budget") is not None:
+        raise ConfigError("give steps or time_budget, not both")
+    if config.get("steps") is None and config.get("time_budget") is None:
+        config["steps"] = DEFAULT_STEPS
+    return problem, config
+
+
+def _build_field(problem, config: Mapping[str, Any]) -> Field:
+    options = dict(config["encoding"])
+    name = options.pop("name")
+    if name not in encodings_module.names():
+        raise _unknown("encoding", name, encodings_module.names())
+    options.setdefault("periodic", tuple(problem.periodic))
+    try:
+        enc = encodings_module.make(name, dim=problem.domain.dim, **options)
+        return Field(enc, out=len(problem.outputs), **config["field"])
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"cannot build the {name!r} field: {error}") from None
+
+
+def _print_metrics(metrics: Mapping[str, Any], out: str | None) -> None:
+    for key, value in metrics.items():
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        print(f"  {key:>14}: {text}")
+    if out is not None:
+        print(f"  run directory: {out}")
+
+
+def _solve(args: argparse.Namespace) -> int:
+    flags: dict[str, Any] = {}
+    if args.encoding is not None:
+        flags["encoding"] = {"name": args.encoding}
+    for key, value in (("steps", args.steps), ("time_budget", args.time), ("seed", args.seed)):
+        if value is not None:
+            flags[key] = value
+    if args.device is not None:
+        flags["device"] = args.device
+    problem, config = build_config(args.problem, args.config, args.set or (), flags)
+    device = str(config.get("device", "cpu"))
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but CUDA is not available")
+    torch.manual_seed(int(config.get("seed", 0)))
+    field = _build_field(problem, config)
+    settings = {k: v for k, v in config.items() if k in SOLVE_KEYS}
+    extra = {k: config[k] for k in SECTIONS}
+    try:
+        result = solve(
+            problem,
+            field,
+            out=args.out,
+            resume=args.resume,
+            progress=not args.no_progress,
+            config=extra,
+            **settings,
+        )
+    except (ValueError, FileNotFoundError) as error:  # bad settings, no checkpoint to resume
+        raise ConfigError(str(error)) from None
+    print(f"{args.problem}: done")
+    _print_metrics(result.metrics, args.out)
+    return 0
+
+
+def _list() -> int:
+    tables = {"problems": problems.describe(), "encodings": encodings_module.describe()}
+    for title, table in tables.items():
+        print(f"{title}:")
+        width = max(len(name) for name in table)
+        for name, text in table.items():
+            print(f"  {name:<{width}}  {text}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smoothgrid", description="Physics-informed neural fields on smooth grids."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list the problems and encodings")
+    run = commands.add_parser("solve", help="solve a problem and report its error")
+    run.add_argument("problem", help="a problem name (see `smoothgrid list`)")
+    run.add_argument("--encoding", help="encoding name (default: the problem's suggestion)")
+    budget = run.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, help="number of training steps")
+    budget.add_argument("--time", type=float, help="training time budget in seconds")
+    run.add_argument("--device", help="cpu or cuda")
+    run.add_argument("--out", help="run directory (checkpoint, config, metrics, history, plots)")
+    run.add_argument("--config", help="YAML file of settings")
+    run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting")
+    run.add_argument("--seed", type=int, help="random seed (field init and sampling)")
+    run.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        if args.command == "list":
+            return _list()
+        return _solve(args)
+    except ConfigError as error:
+        print(f"smoothgrid: error: {error}", file=sys.stderr)
+        return 2
+    except DivergedError as error:
+        print(f"smoothgrid: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        where = f"; the checkpoint is in {args.out}, continue with --resume" if args.out else ""
+        print(f"smoothgrid: interrupted{where}", file=sys.stderr)
+        return 130

@@ -1,0 +1,82 @@
+"""Files of a run directory: ``config.yaml``, ``metrics.json``, ``history.csv`` and plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from torch import nn
+
+from .plots import plot_curves, plot_solution
+
+__all__ = ["describe_field", "write_config", "write_results"]
+
+
+def describe_field(field: nn.Module) -> dict[str, Any]:
+    """``{"encoding": {...}, "field": {...}}``: the settings that rebuild ``field``'s shape.
+
+    The keys match :func:`smoothgrid.encodings.make` and :class:`smoothgrid.Field`, so the
+    command line can read them back from ``config.yaml``.
+    """
+    enc = field.encoding
+    layers = field.decoder.layers
+    return {
+        "encoding": {
+            "name": enc.name,
+            "levels": enc.levels,
+            "features": enc.features,
+            "min_res": enc.resolutions[0],
+            "max_res": enc.resolutions[-1],
+            "log2_table": enc.log2_table,
+        },
+        "field": {
+            "hidden": [layer.out_features for layer in layers[:-1]],
+            "activation": field.decoder.activation,
+        },
+    }
+
+
+def write_config(out: str | os.PathLike, config: Mapping[str, Any]) -> None:
+    """Write ``out/config.yaml`` (plain YAML, readable with ``yaml.safe_load``)."""
+    Path(out).mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=None)
+    (Path(out) / "config.yaml").write_text(text)
+
+
+def _write_history(path: Path, history: Sequence[Mapping[str, Any]]) -> None:
+    columns: list[str] = []
+    for row in history:
+        columns += [k for k in row if k not in columns]
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, restval="")
+        writer.writeheader()
+        for row in history:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+
+
+def write_results(
+    out: str | os.PathLike,
+    metrics: Mapping[str, Any],
+    history: Sequence[Mapping[str, Any]],
+    problem,
+    field: nn.Module,
+) -> None:
+    """Write ``metrics.json``, ``history.csv``, ``solution.png`` and ``curves.png`` into ``out``.
+
+    A plotting failure only warns: the numbers are written first.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(dict(metrics), indent=1))
+    _write_history(out / "history.csv", history)
+    try:
+        plot_solution(problem, field, out / "solution.png")
+        plot_curves(history, out / "curves.png")
+    except Exception as error:  # plots are a convenience; the numbers are already saved
+        warnings.warn(f"could not draw the plots in {out}: {error}", stacklevel=2)

@@ -1,0 +1,105 @@
+"""The ``smoothgrid`` command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from smoothgrid.cli import build_config, main
+
+TINY = [
+    "--set", "batch=64",
+    "--set", "encoding.levels=3",
+    "--set", "encoding.max_res=16",
+    "--set", "encoding.log2_table=10",
+    "--set", "field.hidden=[8]",
+    "--set", "problem.a2=2",
+    "--no-progress",
+]  # fmt: skip
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    assert "problems:" in text and "encodings:" in text
+    assert "helmholtz2d" in text and "hermite" in text
+
+
+def test_solve_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["solve", "poisson2d", "--steps", "20", "--out", str(out), *TINY]) == 0
+    assert "rel_l2" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["steps"] == 20 and metrics["rel_l2"] > 0
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["problem"] == {"name": "poisson2d", "a2": 2}
+    assert config["encoding"]["levels"] == 3 and config["field"]["hidden"] == [8]
+    assert config["batch"] == 64 and config["lr"] == 1e-2  # the problem's suggestion
+    # the run's config.yaml repeats the run; --resume continues its checkpoint
+    assert main(["solve", "poisson2d", "--config", str(out / "config.yaml"), "--out",
+                 str(out), "--resume", "--steps", "25", "--no-progress"]) == 0  # fmt: skip
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 25
+
+
+def test_config_file_and_precedence(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("lr: 1e-3\ntime_budget: 5\nencoding: {levels: 5}\nproblem: {a1: 3}\n")
+    problem, config = build_config("poisson2d", str(path), ["encoding.levels=6"], {"seed": 3})
+    assert config["lr"] == 1e-3 and config["time_budget"] == 5 and "steps" not in config
+    assert config["encoding"]["levels"] == 6 and config["encoding"]["min_res"] == 4
+    assert config["seed"] == 3 and config["problem"] == {"name": "poisson2d", "a1": 3}
+    _, config = build_config("poisson2d", str(path), [], {"steps": 7})
+    assert config["steps"] == 7 and "time_budget" not in config
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["solve", "poison2d"], "Did you mean 'poisson2d'"),
+        (["solve", "poisson2d", "--encoding", "hermit"], "Did you mean 'hermite'"),
+        (["solve", "poisson2d", "--set", "bacth=64"], "Did you mean 'batch'"),
+        (["solve", "poisson2d", "--set", "encoding.levles=4"], "Did you mean 'levels'"),
+        (["solve", "poisson2d", "--set", "field.hiden=[8]"], "Did you mean 'hidden'"),
+        (["solve", "poisson2d", "--set", "problem.b1=2"], "no parameter 'b1'"),
+        (["solve", "poisson2d", "--set", "encodng.levels=4"], "Did you mean 'encoding'"),
+        (["solve", "poisson2d", "--set", "batch"], "key=value"),
+    ],
+)
+def test_typos_exit_2_with_a_suggestion(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_config_file_typo(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text("stesp: 10\n")
+    assert main(["solve", "poisson2d", "--config", str(path)]) == 2
+    assert "Did you mean 'steps'" in capsys.readouterr().err
+    assert main(["solve", "poisson2d", "--config", str(tmp_path / "none.yaml")]) == 2
+
+
+def test_bad_arguments_exit_2():
+    assert main(["solve", "poisson2d", "--steps", "5", "--time", "3"]) == 2
+    assert main(["frobnicate"]) == 2
+
+
+def test_python_m_smoothgrid():
+    done = subprocess.run(
+        [sys.executable, "-m", "smoothgrid", "list"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and "poisson2d" in done.stdout
+
+
+def test_bad_values_exit_2(tmp_path, capsys):
+    assert main(["solve", "poisson2d", "--steps", "3", "--set", "decay=linear", *TINY]) == 2
+    assert "unknown decay" in capsys.readouterr().err
+    assert main(["solve", "poisson2d", "--resume", "--out", str(tmp_path), *TINY]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    path = tmp_path / "c.yaml"
+    path.write_text("steps: 3\ntime_budget: 2\n")
+    assert main(["solve", "poisson2d", "--config", str(path)]) == 2
+    assert "not both" in capsys.readouterr().err
