@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import resource
 import statistics
 import sys
 import time
@@ -80,21 +79,35 @@ def time_steps(encoding: str, dim: int, batch: int, device: str, rounds: int) ->
     return {b: statistics.median(t) for b, t in times.items()}
 
 
+def _memory_kib(key: str) -> int:
+    """A ``/proc/self/status`` memory line (``VmRSS``, ``VmHWM``) in KiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{key} not found in /proc/self/status")
+
+
 def _peak_child(encoding: str, dim: int, batch: int, backend: str, queue) -> None:
     field, opt, x = build(encoding, dim, batch, "cpu")
     for p in field.parameters():  # allocate Adam's state before the baseline
         p.grad = torch.zeros_like(p)
     opt.step()
     opt.zero_grad(set_to_none=True)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the peak resident set (VmHWM) to the current one
+    base = _memory_kib("VmRSS")
     for _ in range(2):
         train_step(field, opt, x, backend)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((peak - base) / 1024.0)  # ru_maxrss is in KiB on Linux
+    queue.put((_memory_kib("VmHWM") - base) / 1024.0)
 
 
 def peak_memory_mb(encoding: str, dim: int, batch: int, backend: str, device: str) -> float:
-    """Peak memory of training steps above the set-up (model + Adam state), in MiB."""
+    """Peak memory of training steps above the set-up (model + Adam state), in MiB.
+
+    CPU: a fresh child process, its peak resident set (``VmHWM``, reset after set-up) minus the
+    resident set after set-up. GPU: ``torch.cuda.max_memory_allocated`` above the set-up.
+    """
     if device.startswith("cuda"):
         field, opt, x = build(encoding, dim, batch, device)
         train_step(field, opt, x, backend)

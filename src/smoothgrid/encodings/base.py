@@ -16,7 +16,7 @@ level mask and the gather-contract, identically for all of them.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -314,8 +314,10 @@ class GridEncoding(nn.Module):
     coefficients: int = 1
     """``M``, coefficients per vertex and feature."""
 
-    def _weights(self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]) -> list[Tensor]:
-        """Interpolation weights and their derivatives in cell units.
+    def _weights(
+        self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]
+    ) -> Iterator[Tensor]:
+        """Interpolation weights and their derivatives in cell units, one multi-index at a time.
 
         Points are the last axes (``La`` active levels x ``B`` points) so that elementwise work
         runs over long contiguous rows.
@@ -325,8 +327,8 @@ class GridEncoding(nn.Module):
             valid: ``(V, La, B)`` which neighbours exist (``None``: all do).
             multi: derivative multi-indices wanted (see :func:`derivative_multi_indices`).
 
-        Returns:
-            One ``(V, M, La, B)`` tensor per multi-index: ``d^beta w_{v,m} / dt^beta``.
+        Yields:
+            Per multi-index, in order, ``(V, M, La, B)``: ``d^beta w_{v,m} / dt^beta``.
         """
         raise NotImplementedError
 
@@ -338,35 +340,36 @@ class GridEncoding(nn.Module):
         hessian: bool,
         lap_axes: tuple[int, ...] | None,
         scale: Tensor,
+        step: str | None = None,
     ) -> Tensor:
         """``(K, V, M, La, B)`` weights of each jet component in domain units.
 
-        ``scale``: ``(La, d)`` cells per domain unit on each axis at each active level.
+        Args:
+            t, valid: see :meth:`_weights`.
+            order, hessian, lap_axes: the jet wanted.
+            scale: ``(La, d)`` cells per domain unit on each axis at each active level.
+            step: passed on to :meth:`_weights` by encodings with several weight kinds.
         """
         multi = derivative_multi_indices(self.dim, order, hessian, lap_axes)
-        return self._to_domain_units(self._weights(t, valid, multi), multi, order, hessian, scale)
-
-    def _to_domain_units(
-        self,
-        weights: list[Tensor],
-        multi: list[MultiIndex],
-        order: int,
-        hessian: bool,
-        scale: Tensor,
-    ) -> Tensor:
-        """Chain rule of ``x -> cells`` and the level scale; sums the Laplacian's terms."""
+        V = self.neighbour_offsets.shape[0]
+        # One buffer filled slot by slot, so only one component's temporaries live at a time.
+        out = t.new_empty(len(multi), V, self.coefficients, *t.shape[1:])
+        weights = (
+            self._weights(t, valid, multi) if step is None else self._weights(t, valid, multi, step)
+        )
         level_scale = self.level_scale[self._active].to(scale.dtype)
-        comps = []
-        for beta, w in zip(multi, weights):
+        for j, (beta, w) in enumerate(zip(multi, weights)):
             factor = level_scale
             for axis, k in enumerate(beta):
                 if k:
                     factor = factor * scale[:, axis] ** k
-            comps.append(w * factor[:, None])
+            out[j] = w * factor[:, None]  # chain rule of x -> cells, and the level scale
         n_first = 1 + (self.dim if order >= 1 else 0)
         if order == 2 and not hessian:
-            comps = comps[:n_first] + [torch.stack(comps[n_first:]).sum(0)]
-        return torch.stack(comps)
+            for j in range(n_first + 1, len(multi)):
+                out[n_first] += out[j]
+            return out[: n_first + 1]
+        return out
 
     def _encode(
         self, unit: Tensor, order: int, hessian: bool, lap_axes: tuple[int, ...] | None

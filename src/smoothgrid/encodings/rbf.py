@@ -18,6 +18,7 @@ Higher orders come from autograd, since the weights are ordinary differentiable 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor
@@ -57,14 +58,15 @@ class RBFEncoding(GridEncoding):
     def extra_repr(self) -> str:
         return super().extra_repr() + f", eps={self.eps}, rings={self.rings}"
 
-    def _weights(self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]) -> list[Tensor]:
+    def _weights(
+        self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]
+    ) -> Iterator[Tensor]:
         nodes = self.neighbour_offsets.t().to(t.dtype)[:, :, None, None]  # (d, V, 1, 1)
         delta = t.unsqueeze(1) - nodes  # (d, V, La, B) in cells
         logits = -(self.eps**2) * delta.square().sum(0)
         if valid is not None:
             logits = logits.masked_fill(~valid, float("-inf"))
         w = torch.softmax(logits, dim=0)  # (V, La, B)
-        out = []
         centred = None
         if any(sum(beta) > 0 for beta in multi):
             p = -2.0 * self.eps**2 * delta
@@ -72,12 +74,11 @@ class RBFEncoding(GridEncoding):
         for beta in multi:
             axes = [i for i, k in enumerate(beta) for _ in range(k)]
             if not axes:
-                out.append(w)
+                yield w.unsqueeze(1)
             elif len(axes) == 1:
-                out.append(w * centred[axes[0]])
+                yield (w * centred[axes[0]]).unsqueeze(1)
             else:
                 i, j = axes
                 cc = centred[i] * centred[j]
                 cov = (w * cc).sum(0, keepdim=True)
-                out.append(w * (cc - cov))
-        return [o.unsqueeze(1) for o in out]
+                yield (w * (cc - cov)).unsqueeze(1)

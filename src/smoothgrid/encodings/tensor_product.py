@@ -16,13 +16,13 @@ weights of every derivative are products of the axes' basis functions or their d
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
 
 from ..jet import Derivatives
-from .base import GridEncoding, MultiIndex, derivative_multi_indices
+from .base import GridEncoding, MultiIndex
 
 __all__ = [
     "LinearEncoding",
@@ -121,9 +121,10 @@ def _tensor_product(factors: list[Tensor]) -> Tensor:
     return w
 
 
-def _product_weights(per_axis: list[list[Tensor]], multi: list[MultiIndex]) -> list[Tensor]:
+def _product_weights(per_axis: list[list[Tensor]], multi: list[MultiIndex]) -> Iterator[Tensor]:
     """Weights of each multi-index: ``per_axis[i][k]`` is axis ``i``'s ``k``-th derivative basis."""
-    return [_tensor_product([per_axis[i][k] for i, k in enumerate(beta)]) for beta in multi]
+    for beta in multi:
+        yield _tensor_product([per_axis[i][k] for i, k in enumerate(beta)])
 
 
 class _TwoVertexEncoding(GridEncoding):
@@ -136,7 +137,10 @@ class _TwoVertexEncoding(GridEncoding):
         self.register_buffer("neighbour_offsets", corner_offsets(dim), persistent=False)
         self._make_tables([(range(1), self.log2_table)], [self.init_scale])
 
-    def _step_weights(self, step: str, t: Tensor, multi: list[MultiIndex]) -> list[Tensor]:
+    def _weights(
+        self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex], step: str | None = None
+    ) -> Iterator[Tensor]:
+        step = self.step if step is None else step
         top = max(max(beta) for beta in multi)
         s = SMOOTH_STEPS[step](t)  # each (d, La, B)
         per_axis = []
@@ -148,9 +152,6 @@ class _TwoVertexEncoding(GridEncoding):
                 axis.append(torch.stack([first, s_k]).unsqueeze(1))
             per_axis.append(axis)
         return _product_weights(per_axis, multi)
-
-    def _weights(self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]) -> list[Tensor]:
-        return self._step_weights(self.step, t, multi)
 
 
 class LinearEncoding(_TwoVertexEncoding):
@@ -193,13 +194,8 @@ class LinearEncoding(_TwoVertexEncoding):
                 "piecewise linear and its gradients are a mix that no function has. Use "
                 "'quintic', 'hermite' or 'rbf' for PDE residuals"
             )
-        multi = derivative_multi_indices(self.dim, order, hessian, lap_axes)
-        lin = self._to_domain_units(
-            self._step_weights("linear", t, multi), multi, order, False, scale
-        )
-        smooth = self._to_domain_units(
-            self._step_weights(self.st_smooth, t, multi), multi, order, False, scale
-        )
+        lin = super()._components(t, valid, order, False, lap_axes, scale, "linear")
+        smooth = super()._components(t, valid, order, False, lap_axes, scale, self.st_smooth)
         # Last component: the smooth value, turned into the zero-valued straight-through term
         # after the contraction (see _contract).
         return torch.cat([lin[:1], lin[1:] + self.st_lambda * smooth[1:], smooth[:1]])
@@ -283,7 +279,9 @@ class HermiteEncoding(GridEncoding):
             with torch.no_grad():
                 self.tables[0][:, 0].uniform_(-self.init_scale, self.init_scale)
 
-    def _weights(self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]) -> list[Tensor]:
+    def _weights(
+        self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]
+    ) -> Iterator[Tensor]:
         top = max(max(beta) for beta in multi)
         per_axis = [[hermite_basis(t[i], k) for k in range(top + 1)] for i in range(self.dim)]
         return _product_weights(per_axis, multi)

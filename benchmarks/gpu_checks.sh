@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One prepared GPU session: derivative backends side by side, then accuracy runs of the
+# Hermite-NGP benchmarks under a wall-clock budget. Results go to $OUT (default ./gpu_out):
+# gpu.txt, derivatives_*.md, accuracy.jsonl (one metrics line per run), log.txt.
+#   DEVICE=cuda SCALE=1 bash benchmarks/gpu_checks.sh      # SCALE multiplies the time budgets
+set -u
+OUT=${OUT:-gpu_out}; DEVICE=${DEVICE:-cuda}; SCALE=${SCALE:-1}
+mkdir -p "$OUT"; export PYTHONPATH=src PYTHONUNBUFFERED=1
+exec > >(tee -a "$OUT/log.txt") 2>&1
+budget() { python -c "print(max(1.0, $1 * $SCALE))"; }
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "no nvidia-smi";
+  python -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } > "$OUT/gpu.txt"
+cat "$OUT/gpu.txt"
+timeout 240 python benchmarks/derivatives.py --device "$DEVICE" --batch 16384 --rounds 10 \
+    --out "$OUT/derivatives_2d_16k.md"
+timeout 120 python benchmarks/derivatives.py --device "$DEVICE" --batch 100000 --rounds 10 \
+    --encodings hermite rbf --out "$OUT/derivatives_2d_100k.md"
+run() {  # name time problem [options...]
+  local name=$1 seconds; seconds=$(budget "$2"); shift 2
+  local dir=/tmp/smoothgrid_runs/$name
+  echo "== $name ($seconds s): $*"
+  timeout $(( ${seconds%.*} + 120 )) python -m smoothgrid solve "$@" --device "$DEVICE" \
+      --time "$seconds" --out "$dir" --no-progress
+  python - "$name" "$dir" "$OUT/accuracy.jsonl" <<'PY'
+import json, sys
+name, run, out = sys.argv[1:]
+try:
+    metrics = json.load(open(f"{run}/metrics.json"))
+except OSError as err:
+    metrics = {"error": str(err)}
+with open(out, "a") as f:
+    f.write(json.dumps({"run": name, **metrics}) + "\n")
+print(name, metrics)
+PY
+}
+run helmholtz2d_1_4 30 helmholtz2d --set batch=65536 --set final_lr_factor=0.05
+run helmholtz2d_a10 90 helmholtz2d --set problem.a1=10 --set problem.a2=10 --set batch=65536 \
+    --set encoding.levels=12 --set encoding.max_res=1024 --set encoding.log2_table=19
+run convection_b30 45 convection --set batch=65536
+run flow_mixing 45 flow_mixing --set batch=65536
+run taylor_green 45 taylor_green --set batch=65536
