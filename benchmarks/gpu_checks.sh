@@ -3,25 +3,26 @@
 # Hermite-NGP benchmarks under a wall-clock budget. Results go to $OUT (default ./gpu_out):
 # gpu.txt, derivatives_*.md, accuracy.jsonl (one metrics line per run), log.txt.
 #   DEVICE=cuda SCALE=1 bash benchmarks/gpu_checks.sh      # SCALE multiplies the time budgets
+#   DEVICE=cpu SCALE=0.02 DERIVATIVES=0 bash benchmarks/gpu_checks.sh   # a dry run of the script
 set -u
-OUT=${OUT:-gpu_out}; DEVICE=${DEVICE:-cuda}; SCALE=${SCALE:-1}
+OUT=${OUT:-gpu_out}; DEVICE=${DEVICE:-cuda}; SCALE=${SCALE:-1}; PY=${PYTHON:-python3}
 mkdir -p "$OUT"; export PYTHONPATH=src PYTHONUNBUFFERED=1
 exec > >(tee -a "$OUT/log.txt") 2>&1
-budget() { python -c "print(max(1.0, $1 * $SCALE))"; }
+budget() { "$PY" -c "print(max(1.0, $1 * $SCALE))"; }
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "no nvidia-smi";
-  python -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } > "$OUT/gpu.txt"
+  "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } > "$OUT/gpu.txt"
 cat "$OUT/gpu.txt"
-timeout 240 python benchmarks/derivatives.py --device "$DEVICE" --batch 16384 --rounds 10 \
+[ "${DERIVATIVES:-1}" = 1 ] && timeout 240 "$PY" benchmarks/derivatives.py --device "$DEVICE" --batch 16384 --rounds 10 \
     --out "$OUT/derivatives_2d_16k.md"
-timeout 120 python benchmarks/derivatives.py --device "$DEVICE" --batch 100000 --rounds 10 \
+[ "${DERIVATIVES:-1}" = 1 ] && timeout 120 "$PY" benchmarks/derivatives.py --device "$DEVICE" --batch 100000 --rounds 10 \
     --encodings hermite rbf --out "$OUT/derivatives_2d_100k.md"
 run() {  # name time problem [options...]
   local name=$1 seconds; seconds=$(budget "$2"); shift 2
   local dir=/tmp/smoothgrid_runs/$name
   echo "== $name ($seconds s): $*"
-  timeout $(( ${seconds%.*} + 120 )) python -m smoothgrid solve "$@" --device "$DEVICE" \
+  timeout $(( ${seconds%.*} + 120 )) "$PY" -m smoothgrid solve "$@" --device "$DEVICE" \
       --time "$seconds" --out "$dir" --no-progress
-  python - "$name" "$dir" "$OUT/accuracy.jsonl" <<'PY'
+  "$PY" - "$name" "$dir" "$OUT/accuracy.jsonl" <<'PY'
 import json, sys
 name, run, out = sys.argv[1:]
 try:
