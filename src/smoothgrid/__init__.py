@@ -5,14 +5,16 @@
 >>> field = sg.Field(enc, hidden=(64, 64), out=1)
 """
 
-from . import encodings, geometry, jet, problems, train
+from . import baselines, bench, encodings, geometry, jet, problems, train
 from .field import BACKENDS, Field, HardConstraint
 from .jet import Jet
-from .nn import MLP
+from .nn import MLP, PirateNet
 from .problems import BoundaryLaplacian, Data, Dirichlet, Initial, Neumann, Periodic, Problem
 from .train import DivergedError, Result, solve
 
 __all__ = [
+    "baselines",
+    "bench",
     "encodings",
     "geometry",
     "jet",
@@ -25,6 +27,7 @@ __all__ = [
     "Field",
     "HardConstraint",
     "MLP",
+    "PirateNet",
     "BACKENDS",
     "Problem",
     "Dirichlet",

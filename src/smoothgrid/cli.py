@@ -1,8 +1,10 @@
 """The ``smoothgrid`` command line.
 
-``smoothgrid list`` prints the problems and encodings; ``smoothgrid solve PROBLEM`` builds a field
-from the problem's suggested settings, overridden by ``--config FILE`` (YAML) and then by
-``--set key=value`` (dotted keys for the sections), solves and prints the final metrics.
+``smoothgrid list`` prints the problems, encodings, methods (baselines and smoothgrid's) and
+benchmark suites; ``smoothgrid solve PROBLEM`` builds a field from the problem's suggested
+settings, overridden by ``--config FILE`` (YAML) and then by ``--set key=value`` (dotted keys for
+the sections), solves and prints the final metrics; ``smoothgrid bench SUITE`` runs methods side
+by side (see :mod:`smoothgrid.bench`) and writes their table and plots.
 
 A configuration has the settings of :func:`smoothgrid.train.solve` at the top level (``steps``,
 ``batch``, ``lr``, ...) and three sections::
@@ -29,8 +31,8 @@ from typing import Any
 import torch
 import yaml
 
+from . import baselines, bench, problems
 from . import encodings as encodings_module
-from . import problems
 from .field import Field
 from .train import SOLVE_KEYS, DivergedError, solve
 
@@ -260,8 +262,41 @@ def _solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    if args.device is not None and args.device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda was asked for but CUDA is not available")
+    command = "smoothgrid " + " ".join(args.argv)
+    try:
+        result = bench.run(
+            args.suite,
+            time_budget=args.time,
+            steps=args.steps,
+            seeds=args.seeds,
+            device=args.device or "cpu",
+            out=args.out,
+            methods=args.methods,
+            problems=args.problems,
+            batch=args.batch,
+            eval_every=args.eval_every,
+            test_resolution=args.test_resolution,
+            log=None if args.quiet else print,
+            command=command,
+        )
+    except ValueError as error:  # unknown suite, method or problem; bad budget
+        raise ConfigError(str(error)) from None
+    print(bench.markdown(result.suite, result.records, result.meta))
+    print(f"results in {result.out}")
+    return 0
+
+
 def _list() -> int:
-    tables = {"problems": problems.describe(), "encodings": encodings_module.describe()}
+    tables = {
+        "problems": problems.describe(),
+        "encodings": encodings_module.describe(),
+        "methods (smoothgrid bench; baselines first)": baselines.describe(),
+        "bench suites": {name: s.description for name, s in bench.SUITES.items()},
+    }
     for title, table in tables.items():
         print(f"{title}:")
         width = max(len(name) for name in table)
@@ -275,7 +310,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="smoothgrid", description="Physics-informed neural fields on smooth grids."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the problems and encodings")
+    commands.add_parser("list", help="list the problems, encodings, methods and bench suites")
     run = commands.add_parser("solve", help="solve a problem and report its error")
     run.add_argument("problem", help="a problem name (see `smoothgrid list`)")
     run.add_argument("--encoding", help="encoding name (default: the problem's suggestion)")
@@ -289,18 +324,38 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed (field init and sampling)")
     run.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    side = commands.add_parser("bench", help="run methods side by side on a benchmark suite")
+    side.add_argument("suite", help=f"a suite: {', '.join(bench.SUITES)}")
+    budget = side.add_mutually_exclusive_group()
+    budget.add_argument("--time", type=float, help="training seconds per run")
+    budget.add_argument("--steps", type=int, help="training steps per run")
+    side.add_argument("--seeds", type=int, default=1, help="seeds per run (mean ± std)")
+    side.add_argument("--out", default=None, help="results directory (default bench/SUITE)")
+    side.add_argument("--methods", nargs="+", help="methods, name or name:backend")
+    side.add_argument("--problems", nargs="+", help="problems of the suite, label or name")
+    side.add_argument("--device", help="cpu or cuda")
+    side.add_argument("--batch", type=int, help="collocation points per step (all methods)")
+    side.add_argument("--eval-every", type=int, help="steps between evaluations")
+    side.add_argument("--test-resolution", type=int, help="test grid points per axis")
+    side.add_argument("--quiet", action="store_true", help="no line per finished run")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    args.argv = argv
     try:
         if args.command == "list":
             return _list()
+        if args.command == "bench":
+            if args.out is None:
+                args.out = str(Path("bench") / args.suite)
+            return _bench(args)
         return _solve(args)
     except ConfigError as error:
         print(f"smoothgrid: error: {error}", file=sys.stderr)

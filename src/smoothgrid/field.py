@@ -8,6 +8,10 @@
 * ``"fd"``: central finite differences of ``field(x)`` with a step tied to the finest active
   level's cell (the Instant-NGP-FD / Neuralangelo baseline).
 
+The encoding is any :class:`~smoothgrid.encodings.Encoding` (a grid, or the coordinates of the
+baselines), the decoder an :class:`~smoothgrid.nn.MLP` or any module with ``forward`` and
+``jet`` (e.g. :class:`~smoothgrid.nn.PirateNet`).
+
 All three return the same :class:`~smoothgrid.jet.Jet` and keep the autograd graph, so a loss
 built from any of them trains the field with ``loss.backward()``.
 """
@@ -19,7 +23,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from .encodings.base import GridEncoding
+from .encodings.protocol import Encoding
 from .jet import Jet, _check_order
 from .nn import MLP
 
@@ -60,12 +64,20 @@ class Field(nn.Module):
     """``u(x) = decoder(encoding(x))`` with analytic, autograd or finite-difference derivatives.
 
     Args:
-        encoding: a grid encoding (see :func:`smoothgrid.encodings.make`).
+        encoding: an :class:`~smoothgrid.encodings.Encoding`: a grid encoding (see
+            :func:`smoothgrid.encodings.make`) or a coordinate encoding.
         hidden: hidden widths of the MLP decoder.
         out: output channels ``C``.
         activation: the decoder's activation (see :class:`~smoothgrid.nn.MLP`).
         constraint: an optional :class:`HardConstraint`.
         omega0: SIREN frequency when ``activation="sin"``.
+        decoder: a module replacing the MLP (``hidden``, ``activation`` and ``omega0`` are then
+            unused): ``forward(h: (B, encoding.out_features)) -> (B, out)`` and
+            ``jet(Jet) -> Jet`` with the same channels.
+
+    Attributes:
+        default_backend: the derivative backend :func:`smoothgrid.solve` uses when it is not
+            given one (``"jet"``; the baselines set their paper's backend).
 
     Example:
         >>> import smoothgrid as sg
@@ -78,22 +90,28 @@ class Field(nn.Module):
 
     def __init__(
         self,
-        encoding: GridEncoding,
+        encoding: Encoding,
         hidden: Sequence[int] = (64, 64),
         out: int = 1,
         activation: str = "tanh",
         constraint: HardConstraint | None = None,
         omega0: float = 30.0,
+        decoder: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(encoding, GridEncoding):
+        if not isinstance(encoding, Encoding):
             raise TypeError(
                 f"encoding must be a smoothgrid encoding, got {type(encoding).__name__}"
             )
+        if decoder is not None and not callable(getattr(decoder, "jet", None)):
+            raise TypeError(f"decoder must have a jet(Jet) method, got {type(decoder).__name__}")
         self.encoding = encoding
-        self.decoder = MLP(encoding.out_features, hidden, out, activation, omega0)
+        if decoder is None:
+            decoder = MLP(encoding.out_features, hidden, out, activation, omega0)
+        self.decoder = decoder
         self.constraint = constraint
         self.out = int(out)
+        self.default_backend = "jet"
 
     @property
     def dim(self) -> int:
@@ -101,7 +119,7 @@ class Field(nn.Module):
         return self.encoding.dim
 
     def set_bounds(self, lo, hi) -> None:
-        """Set the input box (see :meth:`GridEncoding.set_bounds`)."""
+        """Set the input box (see :meth:`~smoothgrid.encodings.Encoding.set_bounds`)."""
         self.encoding.set_bounds(lo, hi)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -110,8 +128,7 @@ class Field(nn.Module):
 
     def _values(self, x: Tensor, check: bool) -> Tensor:
         enc = self.encoding
-        features = enc._encode(enc.to_unit(x, check), 0, False, None)[0].reshape(x.shape[0], -1)
-        n = self.decoder(features)
+        n = self.decoder(enc.encode_unit(enc.to_unit(x, check)))
         if self.constraint is None:
             return n
         return self.constraint(Jet(x), Jet(n)).value
@@ -134,7 +151,7 @@ class Field(nn.Module):
             lap_axes: the Laplacian's axes (``None``: all).
             backend: ``"jet"``, ``"autograd"`` or ``"fd"`` (see the module docstring).
             fd_step: the ``fd`` step in domain units, a number or ``(d,)``; default the finest
-                active level's cell edge.
+                active level's cell edge (required for an encoding without a grid).
 
         Returns:
             A :class:`~smoothgrid.jet.Jet` with ``C = out`` channels.

@@ -1,9 +1,11 @@
-"""Jet-aware decoders: an MLP whose derivatives are pushed forward analytically.
+"""Jet-aware decoders: an MLP (tanh or SIREN) and PirateNet, derivatives pushed forward
+analytically.
 
 Each layer maps a :class:`~smoothgrid.jet.Jet` by the chain rule (``linear`` maps value, gradient
 and Hessian by ``W``; an activation ``s`` gives ``s'(z) grad z`` and
 ``s''(z) grad z grad z^T + s'(z) hess z``), so ``MLP.jet`` returns the network's derivatives
-with respect to the *input points* without any double backward.
+with respect to the *input points* without any double backward. :class:`PirateNet` is written
+once in jet arithmetic; its ``forward`` is the order-0 jet.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional
 
 from .jet import Derivatives, Jet, activation_derivatives, apply, linear
 
-__all__ = ["MLP"]
+__all__ = ["MLP", "FactorizedLinear", "PirateNet"]
 
 
 class MLP(nn.Module):
@@ -88,3 +91,109 @@ class MLP(nn.Module):
             h = apply(linear(h, layer.weight, layer.bias), self._s)
         last = self.layers[-1]
         return linear(h, last.weight, last.bias)
+
+
+class FactorizedLinear(nn.Module):
+    """``z = h W^T + b`` with random weight factorisation ``W = diag(exp(s)) V`` (Wang et al.
+    2023, jaxpi's ``weight_fact``).
+
+    ``W`` starts Glorot-normal; ``s ~ N(mean, std^2)`` per output and ``V = diag(exp(-s)) W``,
+    so the factorisation changes how Adam steps, not the initial function.
+
+    Args:
+        in_features, out_features: widths.
+        mean, std: of the log-scales ``s``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, mean: float = 1.0, std: float = 0.1):
+        super().__init__()
+        w = nn.init.xavier_normal_(torch.empty(out_features, in_features))
+        s = mean + std * torch.randn(out_features)
+        self.s = nn.Parameter(s)
+        self.v = nn.Parameter(w / torch.exp(s)[:, None])
+        self.bias = nn.Parameter(torch.zeros(out_features))
+
+    @property
+    def weight(self) -> Tensor:
+        """``(out, in)``: ``diag(exp(s)) V``."""
+        return torch.exp(self.s)[:, None] * self.v
+
+    def forward(self, h: Tensor) -> Tensor:
+        """``(B, in) -> (B, out)``."""
+        return functional.linear(h, self.weight, self.bias)
+
+    def jet(self, h: Jet) -> Jet:
+        """The same map on a jet (derivatives mapped by ``W``)."""
+        return linear(h, self.weight, self.bias)
+
+
+class PirateNet(nn.Module):
+    """PirateNet (Wang et al. 2024, jaxpi): gated residual blocks that start as the identity.
+
+    With ``x`` the input features (e.g. random Fourier features, ``n`` of them),
+    ``U = s(W_u x)``, ``V = s(W_v x)`` gate every hidden layer as ``f -> f U + (1 - f) V``; a
+    block is three layers ``n -> hidden -> hidden -> n`` and mixes its output with its input,
+    ``x <- alpha g(x) + (1 - alpha) x``, with a trainable ``alpha`` starting at 0. Every dense
+    layer uses random weight factorisation (:class:`FactorizedLinear`).
+
+    Args:
+        in_features: ``n`` inputs per point.
+        hidden: width of the gates and the blocks.
+        blocks: number of residual blocks.
+        out: outputs per point.
+        activation: ``s`` (see :data:`smoothgrid.jet.ACTIVATIONS`).
+
+    Example:
+        >>> net = PirateNet(16, hidden=32, blocks=2, out=1)
+        >>> net(torch.rand(5, 16)).shape
+        torch.Size([5, 1])
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden: int = 256,
+        blocks: int = 3,
+        out: int = 1,
+        activation: str = "tanh",
+    ) -> None:
+        super().__init__()
+        if min(in_features, hidden, blocks, out) < 1:
+            raise ValueError(
+                f"in_features, hidden, blocks and out must be >= 1, got "
+                f"{in_features}, {hidden}, {blocks}, {out}"
+            )
+        self.activation = activation
+        self._act = activation_derivatives(activation)
+        self.gate_u = FactorizedLinear(in_features, hidden)
+        self.gate_v = FactorizedLinear(in_features, hidden)
+        self.blocks = nn.ModuleList(
+            nn.ModuleList(
+                [
+                    FactorizedLinear(in_features, hidden),
+                    FactorizedLinear(hidden, hidden),
+                    FactorizedLinear(hidden, in_features),
+                ]
+            )
+            for _ in range(blocks)
+        )
+        self.alpha = nn.Parameter(torch.zeros(blocks))
+        self.head = FactorizedLinear(in_features, out)
+
+    def jet(self, h: Jet) -> Jet:
+        """Push a jet of the inputs (``C = in_features``) through the network (``C = out``)."""
+        u = apply(self.gate_u.jet(h), self._act)
+        v = apply(self.gate_v.jet(h), self._act)
+        for k, (first, second, third) in enumerate(self.blocks):
+            f = apply(first.jet(h), self._act)
+            f = f * u + (1.0 - f) * v
+            f = apply(second.jet(f), self._act)
+            f = f * u + (1.0 - f) * v
+            f = apply(third.jet(f), self._act)
+            alpha = self.alpha[k]
+            h = f * alpha + h * (1.0 - alpha)
+        return self.head.jet(h)
+
+    def forward(self, h: Tensor) -> Tensor:
+        """``(B, in_features) -> (B, out)`` (the order-0 jet)."""
+        return self.jet(Jet(h)).value

@@ -11,6 +11,10 @@
 | ``quintic`` | weights of ``6t^5 - 15t^4 + 10t^3`` | C2 |
 | ``rbf`` | normalized Gaussian RBF over a ring neighbourhood (∂∞-Grid) | C∞ in cells |
 | ``hermite`` | cubic Hermite of stored values and derivatives (Hermite-NGP) | C1, C∞ in cells |
+
+These are the grid encodings (:func:`names`). The coordinate encodings of the baselines,
+:class:`IdentityEncoding` and :class:`FourierEncoding`, are built directly; every encoding
+implements the :class:`Encoding` protocol that :class:`~smoothgrid.Field` needs.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from functools import partial
 from typing import Any
 
 from .base import GridEncoding
+from .coordinates import FourierEncoding, IdentityEncoding
 from .grid import HASH_PRIMES, hash_index, level_resolutions
+from .protocol import Encoding
 from .rbf import RBFEncoding
 from .tensor_product import HermiteEncoding, LinearEncoding, SmoothEncoding
 
@@ -27,7 +33,10 @@ __all__ = [
     "make",
     "names",
     "describe",
+    "Encoding",
     "GridEncoding",
+    "IdentityEncoding",
+    "FourierEncoding",
     "LinearEncoding",
     "SmoothEncoding",
     "HermiteEncoding",
@@ -48,7 +57,7 @@ _REGISTRY: dict[str, tuple[Any, str]] = {
 
 
 def names() -> list[str]:
-    """Names of the known encodings."""
+    """Names of the grid encodings."""
     return list(_REGISTRY)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -31,6 +32,7 @@ from .grid import (
     level_offsets,
     level_resolutions,
 )
+from .protocol import Encoding
 
 __all__ = ["GridEncoding", "MultiIndex", "derivative_multi_indices"]
 
@@ -63,7 +65,7 @@ def derivative_multi_indices(
     return out
 
 
-class GridEncoding(nn.Module):
+class GridEncoding(Encoding):
     """Base class of the multi-resolution encodings (see the module docstring).
 
     Args:
@@ -101,37 +103,24 @@ class GridEncoding(nn.Module):
         clamp: bool = False,
         init_scale: float = 1e-4,
     ) -> None:
-        super().__init__()
-        if not isinstance(dim, int) or not 1 <= dim <= 4:
-            raise ValueError(f"dim must be an integer in 1..4, got {dim!r}")
+        super().__init__(dim, bounds=bounds, periodic=periodic, clamp=clamp)
         if not isinstance(levels, int) or levels < 1:
             raise ValueError(f"levels must be an integer >= 1, got {levels!r}")
         if not isinstance(features, int) or features < 1:
             raise ValueError(f"features must be an integer >= 1, got {features!r}")
         if not isinstance(log2_table, int) or not 1 <= log2_table <= 30:
             raise ValueError(f"log2_table must be an integer in 1..30, got {log2_table!r}")
-        periodic = tuple(sorted({int(a) for a in periodic}))
-        if any(not 0 <= a < dim for a in periodic):
-            raise ValueError(f"periodic axes must lie in 0..{dim - 1}, got {periodic}")
-        self.periodic = periodic
-        self.dim = dim
         self.levels = levels
         self.features = features
         self.log2_table = log2_table
-        self.clamp = clamp
         self.init_scale = float(init_scale)
         self.resolutions = level_resolutions(min_res, max_res, levels)
         self.offsets = level_offsets(levels, offset)
         self.register_buffer("_resolution", torch.tensor(self.resolutions, dtype=torch.float64))
         self.register_buffer("_offset", torch.tensor(self.offsets, dtype=torch.float64))
-        self.register_buffer("bounds", torch.stack([torch.zeros(dim), torch.ones(dim)]).double())
         self.register_buffer("level_mask", torch.ones(levels, dtype=torch.bool))
         self.register_buffer("level_scale", torch.ones(levels, dtype=torch.float64))
         self._active = list(range(levels))
-        self.has_bounds = False
-        """Whether a box was given (at construction or by :meth:`set_bounds`)."""
-        if bounds is not None:
-            self.set_bounds(*bounds)
 
     # --------------------------------------------------------------- set-up API
     def _make_tables(self, groups: Sequence[tuple[Sequence[int], int]], init: Sequence[float]):
@@ -160,21 +149,6 @@ class GridEncoding(nn.Module):
         vertices = torch.tensor(self.layouts[0].vertices)
         self.register_buffer("_vertices", vertices, persistent=False)
 
-    def set_bounds(self, lo, hi) -> None:
-        """Set the input box: points ``x`` in ``[lo, hi]`` map to ``[0, 1]^d``.
-
-        Args:
-            lo, hi: numbers or sequences of ``d`` numbers with ``lo < hi``.
-        """
-        lo_t = torch.as_tensor(lo, dtype=torch.float64).flatten().expand(self.dim)
-        hi_t = torch.as_tensor(hi, dtype=torch.float64).flatten().expand(self.dim)
-        if not bool((hi_t > lo_t).all()) or not bool(
-            torch.isfinite(lo_t).all() & torch.isfinite(hi_t).all()
-        ):
-            raise ValueError(f"bounds need finite lo < hi on every axis, got lo={lo}, hi={hi}")
-        self.bounds.copy_(torch.stack([lo_t, hi_t]))
-        self.has_bounds = True
-
     def set_level_mask(self, mask: Sequence[bool] | Tensor) -> None:
         """Choose the active levels (for curricula); inactive levels output zeros.
 
@@ -201,7 +175,6 @@ class GridEncoding(nn.Module):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self._active = [i for i, on in enumerate(self.level_mask.tolist()) if on]
-        self.has_bounds = self.has_bounds or prefix + "bounds" in state_dict
 
     # ---------------------------------------------------------------- queries
     @property
@@ -219,6 +192,18 @@ class GridEncoding(nn.Module):
         extent = self.bounds[1] - self.bounds[0]
         return extent / self.resolutions[self._active[-1]]
 
+    def config(self) -> dict[str, Any]:
+        """``name``, ``levels``, ``features``, ``min_res``, ``max_res``, ``log2_table`` (the
+        arguments of :func:`smoothgrid.encodings.make`)."""
+        return {
+            "name": self.name,
+            "levels": self.levels,
+            "features": self.features,
+            "min_res": self.resolutions[0],
+            "max_res": self.resolutions[-1],
+            "log2_table": self.log2_table,
+        }
+
     def extra_repr(self) -> str:
         return (
             f"dim={self.dim}, levels={self.levels}, features={self.features}, "
@@ -226,16 +211,16 @@ class GridEncoding(nn.Module):
         )
 
     # ------------------------------------------------------------ evaluation
-    def forward(self, x: Tensor) -> Tensor:
-        """Encode points.
+    def encode_unit(self, unit: Tensor) -> Tensor:
+        """Encode points of the unit box.
 
         Args:
-            x: ``(B, d)`` points in domain coordinates.
+            unit: ``(B, d)`` points in ``[0, 1]^d`` (see :meth:`to_unit`).
 
         Returns:
             ``(B, L * F)`` features, level-major (level ``l`` is columns ``l*F .. l*F+F-1``).
         """
-        return self._encode(self.to_unit(x), 0, False, None)[0].reshape(x.shape[0], -1)
+        return self._encode(unit, 0, False, None)[0].reshape(unit.shape[0], -1)
 
     def jet(
         self,
@@ -260,52 +245,6 @@ class GridEncoding(nn.Module):
         lap_axes = self._check_lap_axes(lap_axes)
         out = self._encode(self.to_unit(x), order, hessian, lap_axes)
         return self._assemble(out, order, hessian, lap_axes)
-
-    def _check_lap_axes(self, lap_axes: Sequence[int] | None) -> tuple[int, ...] | None:
-        if lap_axes is None:
-            return None
-        axes = tuple(int(a) for a in lap_axes)
-        if not axes or len(set(axes)) != len(axes) or any(not 0 <= a < self.dim for a in axes):
-            raise ValueError(f"lap_axes must be distinct axes in 0..{self.dim - 1}, got {lap_axes}")
-        return axes
-
-    def to_unit(self, x: Tensor, check: bool = True) -> Tensor:
-        """Map domain points to the unit box, validating them.
-
-        Args:
-            x: ``(B, d)`` floating point, in the box unless the encoding clamps.
-            check: validate shape, dtype, finiteness and the box.
-
-        Returns:
-            ``(B, d)`` in ``[0, 1]^d`` (clamped if ``clamp=True``).
-        """
-        if check:
-            if not isinstance(x, Tensor):
-                raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-            if not x.is_floating_point():
-                raise TypeError(f"x must be a floating point tensor, got dtype {x.dtype}")
-            if x.dim() != 2 or x.shape[1] != self.dim:
-                raise ValueError(
-                    f"x must have shape (B, {self.dim}) for a {self.dim}D encoding, "
-                    f"got {tuple(x.shape)}"
-                )
-            if not bool(torch.isfinite(x).all()):
-                raise ValueError("x contains NaN or infinite coordinates")
-        lo, hi = self.bounds.to(x.dtype)
-        unit = (x - lo) / (hi - lo)
-        if self.clamp:
-            return unit.clamp(0.0, 1.0)
-        if check:
-            tol = 1e-6
-            outside = (unit < -tol) | (unit > 1.0 + tol)
-            if bool(outside.any()):
-                n = int(outside.any(1).sum())
-                raise ValueError(
-                    f"{n} of {x.shape[0]} points lie outside the encoding's box "
-                    f"lo={lo.tolist()}, hi={hi.tolist()}; fix the points, call set_bounds, or "
-                    "build the encoding with clamp=True"
-                )
-        return unit
 
     # ------------------------------------------------------------ internals
     neighbour_offsets: Tensor

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from torch import nn
 
+from ..nn import MLP
 from .plots import plot_curves, plot_solution
 
 __all__ = ["describe_field", "write_config", "write_results"]
@@ -21,25 +22,19 @@ __all__ = ["describe_field", "write_config", "write_results"]
 def describe_field(field: nn.Module) -> dict[str, Any]:
     """``{"encoding": {...}, "field": {...}}``: the settings that rebuild ``field``'s shape.
 
-    The keys match :func:`smoothgrid.encodings.make` and :class:`smoothgrid.Field`, so the
-    command line can read them back from ``config.yaml``.
+    For a grid encoding and an MLP decoder the keys match :func:`smoothgrid.encodings.make` and
+    :class:`smoothgrid.Field`, so the command line can read them back from ``config.yaml``;
+    another decoder is recorded by its class name.
     """
-    enc = field.encoding
-    layers = field.decoder.layers
-    return {
-        "encoding": {
-            "name": enc.name,
-            "levels": enc.levels,
-            "features": enc.features,
-            "min_res": enc.resolutions[0],
-            "max_res": enc.resolutions[-1],
-            "log2_table": enc.log2_table,
-        },
-        "field": {
-            "hidden": [layer.out_features for layer in layers[:-1]],
-            "activation": field.decoder.activation,
-        },
-    }
+    decoder = field.decoder
+    if isinstance(decoder, MLP):
+        described = {
+            "hidden": [layer.out_features for layer in decoder.layers[:-1]],
+            "activation": decoder.activation,
+        }
+    else:
+        described = {"decoder": type(decoder).__name__}
+    return {"encoding": field.encoding.config(), "field": described}
 
 
 def write_config(out: str | os.PathLike, config: Mapping[str, Any]) -> None:

@@ -58,7 +58,7 @@ def _dtype(dtype: torch.dtype | str) -> torch.dtype:
 
 
 def _prepare_field(problem, field: Field, level_scale, dtype, device) -> None:
-    """Adopt the problem's box, constraint and level scale; move the field."""
+    """Adopt the problem's box, constraint and level scale (grid encodings); move the field."""
     enc = field.encoding
     missing = sorted(set(problem.periodic) - set(enc.periodic))
     if missing:
@@ -75,18 +75,22 @@ def _prepare_field(problem, field: Field, level_scale, dtype, device) -> None:
         field.set_bounds(*problem.domain.bounds)
     if problem.constraint is not None and field.constraint is None:
         field.constraint = problem.constraint
-    enc.set_level_scale(level_scales(level_scale, enc.resolutions))
+    if enc.levels:
+        enc.set_level_scale(level_scales(level_scale, enc.resolutions))
     field.to(device=device, dtype=dtype)
 
 
 def _optimizer(field: Field, lr: float, decoder_lr: float) -> torch.optim.Adam:
-    """Adam with the grid tables (group 0) and everything else (group 1)."""
+    """Adam with the encoding's parameters (the grid tables, at ``lr``) and everything else (at
+    ``decoder_lr``); a group without parameters is left out."""
     grid = list(field.encoding.parameters())
     ids = {id(p) for p in grid}
     rest = [p for p in field.parameters() if id(p) not in ids]
-    groups = [{"params": grid, "lr": lr, "base_lr": lr}]
-    if rest:
-        groups.append({"params": rest, "lr": decoder_lr, "base_lr": decoder_lr})
+    groups = [
+        {"params": params, "lr": rate, "base_lr": rate}
+        for params, rate in ((grid, lr), (rest, decoder_lr))
+        if params
+    ]
     return torch.optim.Adam(groups)
 
 
@@ -141,7 +145,7 @@ def solve(
     dtype: torch.dtype | str = torch.float32,
     device: str | torch.device = "cpu",
     seed: int = 0,
-    backend: str = "jet",
+    backend: str | None = None,
     out: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
@@ -161,8 +165,9 @@ def solve(
         time_budget: seconds of training (evaluation and file output excluded). Exactly one.
         batch: interior collocation points per step.
         boundary_batch: points per condition per step (default ``batch // 4``).
-        lr: learning rate of the grid tables.
-        decoder_lr: learning rate of the decoder (default ``lr``).
+        lr: learning rate of the encoding's parameters (the grid tables).
+        decoder_lr: learning rate of the decoder (default ``lr``; the only rate of a field
+            whose encoding has no parameters).
         decay: ``"exp"``, ``"cosine"`` or ``None``: both rates decay over the budget to
             ``final_lr_factor`` times their start.
         final_lr_factor: see ``decay``.
@@ -171,14 +176,17 @@ def solve(
         resample_every: draw fresh points every this many steps.
         stratified: stratified instead of uniform interior points.
         level_scale: per-level feature scale, ``"inverse"`` (``N_0 / N_l``),
-            ``"inverse_square"``, ``"none"`` or ``L`` numbers (see :mod:`.schedule`).
-        curriculum: ``None``, ``"coarse_to_fine"`` or ``"vcycle"`` (see :mod:`.curriculum`).
+            ``"inverse_square"``, ``"none"`` or ``L`` numbers (see :mod:`.schedule`); unused
+            by an encoding without grid levels.
+        curriculum: ``None``, ``"coarse_to_fine"`` or ``"vcycle"`` (see :mod:`.curriculum`);
+            needs a grid encoding.
         eval_every: steps between evaluations on the test grid (history rows).
         target: stop once the relative L2 error is at or below this.
         dtype: ``torch.float32`` / ``torch.float64`` (or their names).
         device: ``"cpu"``, ``"cuda"``, ...
         seed: seeds the sampling generator (the field's initialisation is the caller's).
-        backend: derivative backend, ``"jet"``, ``"autograd"`` or ``"fd"``.
+        backend: derivative backend, ``"jet"``, ``"autograd"`` or ``"fd"`` (``None``: the
+            field's ``default_backend``, ``"jet"`` unless it is a baseline's).
         out: run directory for the checkpoint, config, metrics, history and plots.
         resume: continue from ``out/checkpoint.pt``.
         progress: show a progress bar.
@@ -202,6 +210,8 @@ def solve(
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     if time_budget is not None and not time_budget > 0:
         raise ValueError(f"time_budget must be > 0 seconds, got {time_budget!r}")
+    if backend is None:
+        backend = getattr(field, "default_backend", "jet")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
     counts = {"batch": batch, "resample_every": resample_every, "eval_every": eval_every}
@@ -215,7 +225,14 @@ def solve(
     if target is not None and not reference:
         raise ValueError(f"target= needs a reference solution; problem {problem.name!r} has none")
     lr_factor(decay, 0.0, final_lr_factor)  # validates decay and final_lr_factor
-    level_mask(curriculum, field.encoding.levels, 0.0)  # validates the curriculum
+    levels = field.encoding.levels
+    if levels:
+        level_mask(curriculum, levels, 0.0)  # validates the curriculum
+    elif curriculum is not None:
+        raise ValueError(
+            f"curriculum={curriculum!r} needs a grid encoding; the "
+            f"{field.encoding.name!r} encoding has no levels"
+        )
     dtype = _dtype(dtype)
     device = torch.device(device)
     decoder_lr = lr if decoder_lr is None else decoder_lr
@@ -264,9 +281,10 @@ def solve(
                 p = fraction()
                 for group in optimizer.param_groups:
                     group["lr"] = group["base_lr"] * lr_factor(decay, p, final_lr_factor)
-                mask = level_mask(curriculum, field.encoding.levels, p)
-                if sum(mask) != len(field.encoding.active_levels):
-                    field.encoding.set_level_mask(mask)
+                if levels:
+                    mask = level_mask(curriculum, levels, p)
+                    if sum(mask) != len(field.encoding.active_levels):
+                        field.encoding.set_level_mask(mask)
                 if run.samples is None or run.step % resample_every == 0:
                     run.samples = objective.sample(generator)
                 terms = objective.terms(run.samples)

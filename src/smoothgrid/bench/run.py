@@ -1,0 +1,258 @@
+"""Run methods x problems side by side in one process, under one budget, with the same seeds.
+
+Every run of a suite uses the same collocation batch size, the same sampling seed (so the same
+points for every method), the same evaluation grid and the same time or step budget; only the
+field, its recommended learning rates and its derivative backend differ. Per run the record
+holds the final and best relative L2 error, the training time at which each target error was
+first reached (``inf`` when never), ms per step, peak memory and the parameter count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import platform
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import baselines
+from .. import problems as problem_zoo
+from ..train import DivergedError, solve
+from .report import write_report
+from .suites import Suite, get_suite, target_label
+
+__all__ = ["run", "BenchResult", "time_to_target", "parse_method"]
+
+
+@dataclass
+class BenchResult:
+    """What :func:`run` measured.
+
+    Attributes:
+        suite: the suite run (after the method / problem selection).
+        records: one dict per (problem, method, seed); see :func:`run`.
+        meta: machine, budget and settings.
+        out: the directory the files were written to, or ``None``.
+    """
+
+    suite: Suite
+    records: list[dict[str, Any]]
+    meta: dict[str, Any]
+    out: str | None
+
+
+def parse_method(spec: str) -> tuple[str, str | None]:
+    """``"hermite"`` -> ``("hermite", None)``; ``"hermite:fd"`` -> ``("hermite", "fd")``."""
+    name, _, backend = spec.partition(":")
+    if name not in baselines.names():
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(baselines.names())}")
+    return name, backend or None
+
+
+def time_to_target(history: Sequence[dict[str, Any]], target: float) -> float:
+    """Training seconds at the first history row with ``rel_l2 <= target`` (``inf`` if none)."""
+    for row in history:
+        error = row.get("rel_l2")
+        if error is not None and error <= target:
+            return float(row["time"])
+    return math.inf
+
+
+def _memory_kib(key: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise OSError(f"{key} not in /proc/self/status")
+
+
+def _memory_start(device: torch.device) -> float | None:
+    """Reset the peak counter; the baseline in MiB (``None`` where it cannot be measured)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        return torch.cuda.memory_allocated(device) / 2**20
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset the peak resident set (VmHWM) to the current one
+        return _memory_kib("VmRSS") / 1024.0
+    except OSError:
+        return None
+
+
+def _memory_peak(device: torch.device, base: float | None) -> float | None:
+    """Peak memory above ``base`` in MiB since :func:`_memory_start`."""
+    if base is None:
+        return None
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) / 2**20 - base
+    return _memory_kib("VmHWM") / 1024.0 - base
+
+
+def _machine(device: torch.device) -> str:
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = platform.processor() or platform.machine()
+        name = f"CPU {name}, {os.cpu_count()} cores"
+    return f"{name}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def _one_run(
+    spec,
+    problem,
+    method: str,
+    seed: int,
+    suite: Suite,
+    budget: dict[str, Any],
+    device: torch.device,
+) -> dict[str, Any]:
+    name, backend = parse_method(method)
+    torch.manual_seed(seed)
+    field = baselines.make(
+        name, problem.domain.dim, out=len(problem.outputs), periodic=problem.periodic,
+        size=suite.size,
+    )  # fmt: skip
+    if backend is not None:
+        field.default_backend = backend
+    settings = {**baselines.settings(name), **budget, "batch": suite.batch, "seed": seed}
+    record: dict[str, Any] = {
+        "problem": spec.label,
+        "method": method,
+        "backend": field.default_backend,
+        "seed": seed,
+        "params": sum(p.numel() for p in field.parameters()),
+    }
+    base = _memory_start(device)
+    try:
+        result = solve(
+            problem, field, eval_every=suite.eval_every, device=device, progress=False,
+            **settings,
+        )  # fmt: skip
+    except DivergedError as error:
+        record.update(final_rel_l2=math.inf, best_rel_l2=math.inf, steps=error.step)
+        record.update(ms_per_step=None, train_time=None, diverged=True, history=[])
+        record.update({f"time_to_{target_label(t)}": math.inf for t in suite.targets})
+        record["peak_memory_mib"] = _memory_peak(device, base)
+        return record
+    record["peak_memory_mib"] = _memory_peak(device, base)
+    metrics = result.metrics
+    history = [
+        {"step": r["step"], "time": r["time"], "rel_l2": r.get("rel_l2")} for r in result.history
+    ]
+    record.update(
+        final_rel_l2=metrics["rel_l2"],
+        best_rel_l2=metrics["best_rel_l2"],
+        steps=metrics["steps"],
+        ms_per_step=metrics["ms_per_step"],
+        train_time=metrics["wall_time"],
+        diverged=False,
+        history=history,
+    )
+    for t in suite.targets:
+        record[f"time_to_{target_label(t)}"] = time_to_target(history, t)
+    return record
+
+
+def run(
+    suite: str | Suite,
+    time_budget: float | None = None,
+    steps: int | None = None,
+    seeds: int = 1,
+    device: str | torch.device = "cpu",
+    out: str | os.PathLike | None = None,
+    methods: Sequence[str] | None = None,
+    problems: Sequence[str] | None = None,
+    batch: int | None = None,
+    eval_every: int | None = None,
+    test_resolution: int | None = None,
+    log: Callable[[str], None] | None = print,
+    command: str | None = None,
+) -> BenchResult:
+    """Run a suite: every method on every problem for every seed, one process.
+
+    Args:
+        suite: a suite name (``quick``, ``paper``, ``derivatives``) or a :class:`Suite`.
+        time_budget: training seconds per run; or
+        steps: Adam steps per run (neither: the suite's default time budget).
+        seeds: seeds ``0 .. seeds-1`` per (method, problem): field initialisation and points.
+        device: ``"cpu"`` or ``"cuda"``.
+        out: directory for ``results.csv``, ``results.json``, ``results.md`` and the plots.
+        methods: a subset of the suite's methods (or other method specs, ``name[:backend]``).
+        problems: a subset of the suite's problems, by label or registry name.
+        batch, eval_every: override the suite's collocation batch / evaluation interval.
+        test_resolution: override every problem's test grid (points per axis).
+        log: called with one line per finished run (``None``: quiet).
+        command: the command line to record with the results.
+
+    Returns:
+        A :class:`BenchResult`. Each record has ``problem``, ``method``, ``backend``, ``seed``,
+        ``params``, ``final_rel_l2``, ``best_rel_l2``, ``time_to_<target>`` (seconds, ``inf``
+        if never reached), ``ms_per_step``, ``peak_memory_mib`` (CPU: peak resident-set growth
+        over the run; CUDA: peak allocated above the start), ``steps``, ``train_time``,
+        ``diverged`` and ``history`` (``step``, ``time``, ``rel_l2`` rows).
+    """
+    suite = get_suite(suite) if isinstance(suite, str) else suite
+    if time_budget is not None and steps is not None:
+        raise ValueError("give time_budget or steps, not both")
+    if not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
+    chosen_methods = tuple(methods) if methods else suite.methods
+    for method in chosen_methods:
+        parse_method(method)
+    specs = suite.problems
+    if problems:
+        known = {s.label for s in specs} | {s.name for s in specs}
+        unknown = sorted(set(problems) - known)
+        if unknown:
+            raise ValueError(
+                f"suite {suite.name!r} has no problems {unknown}; known: {sorted(known)}"
+            )
+        specs = tuple(s for s in specs if s.label in problems or s.name in problems)
+    suite = Suite(
+        suite.name, specs, chosen_methods,
+        batch=batch or suite.batch, time_budget=suite.time_budget,
+        eval_every=eval_every or suite.eval_every, size=suite.size, targets=suite.targets,
+        description=suite.description,
+    )  # fmt: skip
+    if steps is None and time_budget is None:
+        time_budget = suite.time_budget
+    budget: dict[str, Any] = {"steps": steps} if steps is not None else {"time_budget": time_budget}
+    device = torch.device(device)
+    meta = {
+        "suite": suite.name,
+        "machine": _machine(device),
+        "device": str(device),
+        "budget": budget,
+        "seeds": seeds,
+        "batch": suite.batch,
+        "eval_every": suite.eval_every,
+        "size": suite.size,
+        "targets": list(suite.targets),
+        "test_resolution": test_resolution,
+        "memory": "peak CUDA memory" if device.type == "cuda" else "peak RSS growth",
+        "command": command,
+    }
+    records = []
+    for spec in suite.problems:
+        problem = problem_zoo.make(spec.name, **spec.params)
+        if test_resolution is not None:
+            problem = dataclasses.replace(problem, test_resolution=test_resolution)
+        for method in suite.methods:
+            for seed in range(seeds):
+                record = _one_run(spec, problem, method, seed, suite, budget, device)
+                records.append(record)
+                if log is not None:
+                    log(
+                        f"{spec.label} {method} seed {seed}: rel L2 {record['final_rel_l2']:.3g} "
+                        f"after {record['steps']} steps"
+                    )
+    if out is not None:
+        write_report(out, suite, records, meta)
+    return BenchResult(suite, records, meta, None if out is None else str(Path(out)))
