@@ -5,7 +5,7 @@
 >>> field = sg.Field(enc, hidden=(64, 64), out=1)
 """
 
-from . import baselines, bench, encodings, geometry, jet, problems, train
+from . import apps, baselines, bench, encodings, geometry, jet, problems, train
 from .field import BACKENDS, Field, HardConstraint
 from .jet import Jet
 from .nn import MLP, PirateNet
@@ -13,6 +13,7 @@ from .problems import BoundaryLaplacian, Data, Dirichlet, Initial, Neumann, Peri
 from .train import DivergedError, Result, solve
 
 __all__ = [
+    "apps",
     "baselines",
     "bench",
     "encodings",

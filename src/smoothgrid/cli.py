@@ -4,7 +4,10 @@
 benchmark suites; ``smoothgrid solve PROBLEM`` builds a field from the problem's suggested
 settings, overridden by ``--config FILE`` (YAML) and then by ``--set key=value`` (dotted keys for
 the sections), solves and prints the final metrics; ``smoothgrid bench SUITE`` runs methods side
-by side (see :mod:`smoothgrid.bench`) and writes their table and plots.
+by side (see :mod:`smoothgrid.bench`) and writes their table and plots; ``smoothgrid image
+IMAGE --supervise gradient|laplacian|value`` fits an image (a file or a scikit-image sample such
+as ``camera``) from its values or derivatives with one or more methods (see
+:mod:`smoothgrid.apps.image`) and writes ``metrics.json`` and PNGs per method.
 
 A configuration has the settings of :func:`smoothgrid.train.solve` at the top level (``steps``,
 ``batch``, ``lr``, ...) and three sections::
@@ -33,6 +36,7 @@ import yaml
 
 from . import baselines, bench, problems
 from . import encodings as encodings_module
+from .apps import image as image_app
 from .field import Field
 from .train import SOLVE_KEYS, DivergedError, solve
 
@@ -290,6 +294,49 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _image(args: argparse.Namespace) -> int:
+    if args.device is not None and args.device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda was asked for but CUDA is not available")
+    for method in args.method:
+        if method not in baselines.names():
+            raise _unknown("method", method, baselines.names())
+    try:
+        truth = image_app.load_image(args.image, args.size)
+    except (FileNotFoundError, ValueError) as error:
+        hint = "" if Path(args.image).suffix else _nearest(args.image, image_app.SAMPLES)
+        raise ConfigError(f"{error}{hint}") from None
+    budget = {"time_budget": args.time} if args.time is not None else {"steps": args.steps}
+    if args.time is None and args.steps is None:
+        budget = {"steps": DEFAULT_STEPS}
+    rows = []
+    for method in args.method:
+        out = Path(args.out) / method if len(args.method) > 1 else Path(args.out)
+        try:
+            result = image_app.fit_image(
+                truth,
+                args.supervise,
+                method=method,
+                batch=args.batch,
+                lr=args.lr,
+                decoder_lr=args.lr,
+                seed=args.seed,
+                device=args.device or "cpu",
+                out=out,
+                progress=not args.no_progress,
+                **budget,
+            )
+        except ValueError as error:  # bad budget, batch or learning rate
+            raise ConfigError(str(error)) from None
+        m = result.metrics
+        rows.append(m)
+        print(f"{method}: PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.3f}, {m['wall_time']:.1f} s")
+    table = image_app.markdown_table(rows)
+    Path(args.out, "results.md").write_text(table + "\n")
+    print(table)
+    return 0
+
+
 def _list() -> int:
     tables = {
         "problems": problems.describe(),
@@ -338,6 +385,34 @@ def _parser() -> argparse.ArgumentParser:
     side.add_argument("--eval-every", type=int, help="steps between evaluations")
     side.add_argument("--test-resolution", type=int, help="test grid points per axis")
     side.add_argument("--quiet", action="store_true", help="no line per finished run")
+    pic = commands.add_parser("image", help="fit an image from its values, gradients or Laplacian")
+    pic.add_argument("image", help=f"an image file or a sample: {', '.join(image_app.SAMPLES)}")
+    pic.add_argument(
+        "--supervise",
+        choices=image_app.SUPERVISION,
+        default="gradient",
+        help="what the field is fitted to (default gradient)",
+    )
+    pic.add_argument("--size", type=int, help="crop to a square and resize to SIZE pixels")
+    budget = pic.add_mutually_exclusive_group()
+    budget.add_argument("--time", type=float, help="training seconds per method")
+    budget.add_argument("--steps", type=int, help=f"training steps (default {DEFAULT_STEPS})")
+    pic.add_argument(
+        "--method",
+        nargs="+",
+        default=["hermite"],
+        help="methods run one after the other (default hermite)",
+    )
+    pic.add_argument("--batch", type=int, default=8192, help="pixels per step")
+    pic.add_argument(
+        "--lr", type=float, help="learning rate of all parameters (default: the method's)"
+    )
+    pic.add_argument("--seed", type=int, default=0, help="random seed (init and pixel draws)")
+    pic.add_argument("--device", help="cpu or cuda")
+    pic.add_argument(
+        "--out", default="runs/image", help="output directory (METHOD/ per method when several)"
+    )
+    pic.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -356,6 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.out is None:
                 args.out = str(Path("bench") / args.suite)
             return _bench(args)
+        if args.command == "image":
+            return _image(args)
         return _solve(args)
     except ConfigError as error:
         print(f"smoothgrid: error: {error}", file=sys.stderr)
