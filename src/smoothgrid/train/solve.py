@@ -30,6 +30,7 @@ from ..field import BACKENDS, Field
 from .curriculum import level_mask
 from .losses import Objective
 from .metrics import Evaluator, has_reference
+from .optim import grid_decoder_adam
 from .result import Result
 from .runs import describe_field, write_config, write_results
 from .schedule import level_scales, lr_factor
@@ -78,20 +79,6 @@ def _prepare_field(problem, field: Field, level_scale, dtype, device) -> None:
     if enc.levels:
         enc.set_level_scale(level_scales(level_scale, enc.resolutions))
     field.to(device=device, dtype=dtype)
-
-
-def _optimizer(field: Field, lr: float, decoder_lr: float) -> torch.optim.Adam:
-    """Adam with the encoding's parameters (the grid tables, at ``lr``) and everything else (at
-    ``decoder_lr``); a group without parameters is left out."""
-    grid = list(field.encoding.parameters())
-    ids = {id(p) for p in grid}
-    rest = [p for p in field.parameters() if id(p) not in ids]
-    groups = [
-        {"params": params, "lr": rate, "base_lr": rate}
-        for params, rate in ((grid, lr), (rest, decoder_lr))
-        if params
-    ]
-    return torch.optim.Adam(groups)
 
 
 @contextmanager
@@ -248,7 +235,7 @@ def solve(
     record.update(config or {})
 
     _prepare_field(problem, field, level_scale, dtype, device)
-    optimizer = _optimizer(field, lr, decoder_lr)
+    optimizer = grid_decoder_adam(field, lr, decoder_lr)
     objective = Objective(
         problem, field, batch, boundary_batch, weights, backend, stratified, dtype, device
     )

@@ -26,6 +26,7 @@ from ...field import Field
 from ...jet import Jet
 from ...train import DivergedError, level_scales, lr_factor
 from ...train.metrics import predict
+from ...train.optim import grid_decoder_adam
 from .data import (
     check_image,
     interior_mask,
@@ -83,19 +84,6 @@ def image_field(method: str, shape: tuple[int, int]) -> Field:
         field = baselines.make(method, dim=2, **image_grid(shape))
     field.set_bounds(-1.0, 1.0)
     return field
-
-
-def _optimizer(field: Field, lr: float, decoder_lr: float) -> torch.optim.Adam:
-    """Adam: the encoding's parameters at ``lr``, the rest at ``decoder_lr``."""
-    grid = list(field.encoding.parameters())
-    ids = {id(p) for p in grid}
-    rest = [p for p in field.parameters() if id(p) not in ids]
-    groups = [
-        {"params": params, "lr": rate, "base_lr": rate}
-        for params, rate in ((grid, lr), (rest, decoder_lr))
-        if params
-    ]
-    return torch.optim.Adam(groups)
 
 
 def _targets(image: np.ndarray, supervise: str) -> tuple[np.ndarray, np.ndarray]:
@@ -191,7 +179,7 @@ def fit_image(
         field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
     field.to(device=device, dtype=torch.float32)
     backend = field.default_backend
-    optimizer = _optimizer(field, lr, decoder_lr)
+    optimizer = grid_decoder_adam(field, lr, decoder_lr)
     target_np, mask = _targets(truth, supervise)
     coords = pixel_coordinates(truth.shape).to(device)
     target = torch.as_tensor(target_np, dtype=torch.float32, device=device)
