@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from ..jet import Jet, _check_order
+from ..kernels import BACKENDS, encode_jet, triton_available, unsupported_reason
 from .contract import gather_contract
 from .grid import (
     LevelLayout,
@@ -81,6 +82,9 @@ class GridEncoding(Encoding):
             grid wraps around, so values and every derivative match across the box's faces.
         clamp: clamp points outside the box onto it instead of raising an error.
         init_scale: table entries start uniform in ``[-init_scale, init_scale]``.
+        backend: ``"auto"`` (the fused GPU kernel where :mod:`smoothgrid.kernels` supports the
+            call, the PyTorch path otherwise), ``"torch"`` or ``"triton"`` (see
+            :mod:`smoothgrid.kernels`).
 
     Subclasses set ``neighbour_offsets`` (``(V, d)`` int64), ``coefficients`` (``M``) and the
     table groups, and implement :meth:`_weights`.
@@ -102,8 +106,14 @@ class GridEncoding(Encoding):
         periodic: Sequence[int] = (),
         clamp: bool = False,
         init_scale: float = 1e-4,
+        backend: str = "auto",
     ) -> None:
         super().__init__(dim, bounds=bounds, periodic=periodic, clamp=clamp)
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
+        if backend == "triton" and not triton_available():
+            raise ValueError("backend='triton' needs Triton (pip install triton)")
+        self.backend = backend
         if not isinstance(levels, int) or levels < 1:
             raise ValueError(f"levels must be an integer >= 1, got {levels!r}")
         if not isinstance(features, int) or features < 1:
@@ -253,6 +263,20 @@ class GridEncoding(Encoding):
     coefficients: int = 1
     """``M``, coefficients per vertex and feature."""
 
+    def kernel_step(self) -> str | None:
+        """The interpolation's name in :data:`smoothgrid.kernels.tensor_product.STEPS` if a
+        fused kernel implements this encoding with its current options, else ``None``."""
+        return None
+
+    def _use_kernel(self, unit: Tensor) -> bool:
+        """Whether :meth:`_encode` runs the fused kernel (see the ``backend`` option)."""
+        if self.backend == "torch" or (self.backend == "auto" and unit.device.type != "cuda"):
+            return False
+        reason = unsupported_reason(self, unit)
+        if reason is not None and self.backend == "triton":
+            raise ValueError(f"backend='triton' cannot run this call: {reason}")
+        return reason is None
+
     def _weights(
         self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]
     ) -> Iterator[Tensor]:
@@ -314,8 +338,9 @@ class GridEncoding(Encoding):
         self, unit: Tensor, order: int, hessian: bool, lap_axes: tuple[int, ...] | None
     ) -> Tensor:
         """``(K, B, L, F)``: the jet components of every level's features at unit-box points."""
-        B = unit.shape[0]
         active = self._active
+        if self._use_kernel(unit):
+            return self._fill_inactive(encode_jet(self, unit, order, hessian, lap_axes))
         dtype, device = unit.dtype, unit.device
         res = self._resolution[active].to(dtype)
         shift = self._offset[active].to(dtype)
@@ -338,11 +363,14 @@ class GridEncoding(Encoding):
         extent = (self.bounds[1] - self.bounds[0]).to(dtype)
         scale = res[:, None] / extent  # (La, d)
         weights = self._components(t, valid, order, hessian, lap_axes, scale)
-        out = self._contract(weights, coords)
-        if len(active) == self.levels:
+        return self._fill_inactive(self._contract(weights, coords))
+
+    def _fill_inactive(self, out: Tensor) -> Tensor:
+        """``(K, B, La, F)`` active-level components -> ``(K, B, L, F)`` with zeros elsewhere."""
+        if len(self._active) == self.levels:
             return out
-        full = out.new_zeros(out.shape[0], B, self.levels, self.features)
-        full[:, :, active] = out
+        full = out.new_zeros(out.shape[0], out.shape[1], self.levels, self.features)
+        full[:, :, self._active] = out
         return full
 
     def _rows(self, group: int, coords: Tensor) -> Tensor:

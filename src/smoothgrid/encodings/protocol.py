@@ -146,7 +146,8 @@ class Encoding(nn.Module):
 
         Args:
             x: ``(B, d)`` floating point, in the box unless the encoding clamps.
-            check: validate shape, dtype, finiteness and the box.
+            check: validate shape, dtype, finiteness and the box (the last two are skipped
+                while a CUDA graph is being captured).
 
         Returns:
             ``(B, d)`` in ``[0, 1]^d`` (clamped if ``clamp=True``).
@@ -161,7 +162,9 @@ class Encoding(nn.Module):
                     f"x must have shape (B, {self.dim}) for a {self.dim}D encoding, "
                     f"got {tuple(x.shape)}"
                 )
-            if not bool(torch.isfinite(x).all()):
+            # Checks of the values wait for the device; a CUDA graph being captured cannot.
+            check = not (x.is_cuda and torch.cuda.is_current_stream_capturing())
+            if check and not bool(torch.isfinite(x).all()):
                 raise ValueError("x contains NaN or infinite coordinates")
         lo, hi = self.bounds.to(x.dtype)
         unit = (x - lo) / (hi - lo)

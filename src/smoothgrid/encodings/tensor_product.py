@@ -137,6 +137,9 @@ class _TwoVertexEncoding(GridEncoding):
         self.register_buffer("neighbour_offsets", corner_offsets(dim), persistent=False)
         self._make_tables([(range(1), self.log2_table)], [self.init_scale])
 
+    def kernel_step(self) -> str | None:
+        return self.step
+
     def _weights(
         self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex], step: str | None = None
     ) -> Iterator[Tensor]:
@@ -184,6 +187,9 @@ class LinearEncoding(_TwoVertexEncoding):
             )
         self.st_lambda = float(st_lambda)
         self.st_smooth = st_smooth
+
+    def kernel_step(self) -> str | None:
+        return None if self.st_lambda > 0 else "linear"
 
     def _components(self, t, valid, order, hessian, lap_axes, scale) -> Tensor:
         if self.st_lambda == 0.0:
@@ -278,6 +284,9 @@ class HermiteEncoding(GridEncoding):
         if log2_tables is None:
             with torch.no_grad():
                 self.tables[0][:, 0].uniform_(-self.init_scale, self.init_scale)
+
+    def kernel_step(self) -> str | None:
+        return "hermite"
 
     def _weights(
         self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]

@@ -9,10 +9,13 @@ from ..field import Field
 __all__ = ["grid_decoder_adam"]
 
 
-def grid_decoder_adam(field: Field, lr: float, decoder_lr: float) -> torch.optim.Adam:
+def grid_decoder_adam(
+    field: Field, lr: float, decoder_lr: float, capturable: bool = False
+) -> torch.optim.Adam:
     """Adam with the encoding's parameters (the grid tables, at ``lr``) and everything else (at
     ``decoder_lr``); a group without parameters is left out. Each group keeps its starting rate
-    as ``base_lr`` for the schedules."""
+    as ``base_lr`` for the schedules. ``capturable``: Adam's state stays on the device so a
+    whole step can be captured in a CUDA graph."""
     grid = list(field.encoding.parameters())
     ids = {id(p) for p in grid}
     rest = [p for p in field.parameters() if id(p) not in ids]
@@ -21,4 +24,4 @@ def grid_decoder_adam(field: Field, lr: float, decoder_lr: float) -> torch.optim
         for params, rate in ((grid, lr), (rest, decoder_lr))
         if params
     ]
-    return torch.optim.Adam(groups)
+    return torch.optim.Adam(groups, capturable=capturable)

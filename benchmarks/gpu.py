@@ -1,0 +1,322 @@
+"""GPU speed of the fused encoding kernels against the PyTorch path, side by side in one process.
+
+Prints (and writes with ``--out``) three Markdown tables:
+
+1. **Encoding** throughput per encoding and dimension: million points per second for the forward
+   jet (value, gradient, Laplacian; ``linear``: value and gradient) and for the backward to the
+   table, the PyTorch path and the kernel, their ratio, and the kernel's fraction of the memory
+   bound: bytes a point moves (its coordinates, one table row per corner and level, the jet
+   written or its gradient read) over the device bandwidth measured by a copy in the same run.
+2. **Training step** (sample points, the field's jet, a Helmholtz-type residual, backward,
+   Adam) in ms at Hermite-NGP's sizes: 1e5 points, 2D and 3D, a small and a ~17M-parameter
+   table, decoder 2x64 tanh: the PyTorch path, the kernel, and the kernel with the whole step
+   captured in a CUDA graph.
+
+    python benchmarks/gpu.py --out docs/bench/gpu.md            # on a CUDA machine
+    python benchmarks/gpu.py --device cpu --batch 4096 --quick  # a dry run of the PyTorch rows
+
+Kernels are compiled before timing, several at once in worker processes (``--compile-workers``),
+so the first measurement does not pay for compilation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import smoothgrid as sg  # noqa: E402
+from smoothgrid.train.optim import grid_decoder_adam  # noqa: E402
+
+ENCODINGS = [  # (name, dim, derivative order)
+    ("hermite", 2, 2),
+    ("hermite", 3, 2),
+    ("quintic", 2, 2),
+    ("quintic", 3, 2),
+    ("cosine", 2, 2),
+    ("smoothstep", 2, 2),
+    ("linear", 2, 1),
+    ("linear", 3, 1),
+]
+GRID = {2: dict(levels=16, min_res=16, max_res=2048), 3: dict(levels=16, min_res=16, max_res=512)}
+STEPS = [  # (label, dim, log2_table): small tables and ~17M parameters (2^d coefficients x F=2)
+    ("2D small", 2, 12),
+    ("2D 17M", 2, 17),
+    ("3D small", 3, 12),
+    ("3D 17M", 3, 16),
+]
+
+
+def _timed(fn: Callable[[], object], rounds: int, device: torch.device) -> float:
+    """Median milliseconds of ``fn`` over ``rounds`` calls after two warm-up calls."""
+    for _ in range(2):
+        fn()
+    times = []
+    for _ in range(rounds):
+        if device.type == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end))
+        else:
+            t0 = time.perf_counter()
+            fn()
+            times.append(1e3 * (time.perf_counter() - t0))
+    return statistics.median(times)
+
+
+def bandwidth(device: torch.device) -> float:
+    """Device memory bandwidth in GB/s: bytes read + written by a 1 GiB copy."""
+    n = (1 << 30) // 4 if device.type == "cuda" else (1 << 24)
+    src = torch.empty(n, device=device)
+    dst = torch.empty_like(src)
+    ms = _timed(lambda: dst.copy_(src), 10, device)
+    return 2 * 4 * n / ms / 1e6
+
+
+def make_encoding(name: str, dim: int, backend: str, log2_table: int = 19):
+    """The benchmark grid: 16 levels, 2 features."""
+    return sg.encodings.make(
+        name, dim, features=2, log2_table=log2_table, backend=backend, **GRID[dim]
+    )
+
+
+def _components(jet: sg.Jet, order: int) -> list[torch.Tensor]:
+    parts = [jet.value]
+    if order >= 1:
+        parts.append(jet.grad)
+    if order == 2:
+        parts.append(jet.lap)
+    return parts
+
+
+def bytes_per_point(enc, order: int, backward: bool) -> int:
+    """Bytes a point moves: coordinates, a table row per corner and level, the jet components."""
+    d, levels, features = enc.dim, enc.levels, enc.features
+    components = 1 + (d if order >= 1 else 0) + (1 if order == 2 else 0)
+    row = enc.coefficients * features * 4 * (2 if backward else 1)  # atomics read and write
+    jet = components * levels * features * 4
+    return 4 * d + levels * 2**d * row + jet
+
+
+def _forward_backward_ms(enc, x, order, rounds, device) -> tuple[float, float]:
+    """Median ms of the forward jet and of the backward of all its components to the table."""
+    fwd = _timed(lambda: enc.jet(x, order), rounds, device)
+    parts = _components(enc.jet(x, order), order)
+    grads = [torch.randn_like(p) for p in parts]
+    bwd = _timed(lambda: torch.autograd.backward(parts, grads, retain_graph=True), rounds, device)
+    return fwd, bwd
+
+
+def encoding_row(name, dim, order, batch, rounds, device, peak) -> dict:
+    """Forward/backward ms of both paths for one encoding."""
+    row: dict = {"encoding": f"{name} {dim}D", "order": order}
+    x = torch.rand(batch, dim, device=device)
+    for backend in ("torch", "triton"):
+        if backend == "triton" and device.type != "cuda":
+            continue
+        try:
+            enc = make_encoding(name, dim, backend).to(device)
+            fwd, bwd = _forward_backward_ms(enc, x, order, rounds, device)
+            row[f"{backend}_fwd_ms"], row[f"{backend}_bwd_ms"] = fwd, bwd
+            if backend == "triton":
+                for kind, ms in (("fwd", fwd), ("bwd", bwd)):
+                    moved = bytes_per_point(enc, order, kind == "bwd") * batch
+                    row[f"bound_{kind}"] = moved / ms / 1e6 / peak
+        except Exception as err:  # a failed row is reported, the others still run
+            row[f"{backend}_error"] = f"{type(err).__name__}: {str(err)[:120]}"
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    return row
+
+
+def _helmholtz_step(field, opt, x: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """One training step on fresh points: ``r = lap u + u - f`` with ``f = sin(4 pi x_0)``."""
+
+    def step() -> torch.Tensor:
+        x.uniform_(-1.0, 1.0)
+        jet = field.jet(x, order=2)
+        source = torch.sin(4 * torch.pi * x[:, :1])
+        loss = ((jet.lap + jet.value - source) ** 2).mean()
+        opt.zero_grad(set_to_none=False)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def _graphed(step: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
+    """The step captured in a CUDA graph (warm-up on a side stream, then capture)."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        loss = step()
+
+    def replay() -> torch.Tensor:
+        graph.replay()
+        return loss
+
+    return replay
+
+
+def step_row(label, dim, log2_table, batch, rounds, device) -> dict:
+    """ms per training step: PyTorch path, kernel, kernel + CUDA graph."""
+    row: dict = {"setup": label}
+    variants = [("torch", False)]
+    if device.type == "cuda":
+        variants += [("triton", False), ("triton", True)]
+    for backend, graph in variants:
+        key = backend + ("_graph" if graph else "")
+        try:
+            torch.manual_seed(0)
+            enc = make_encoding("hermite", dim, backend, log2_table).to(device)
+            enc.set_bounds(-1.0, 1.0)
+            row["params"] = sum(p.numel() for p in enc.parameters())
+            field = sg.Field(enc, hidden=(64, 64), out=1).to(device)
+            opt = grid_decoder_adam(field, 1e-2, 1e-3, capturable=graph)
+            step = _helmholtz_step(field, opt, torch.empty(batch, dim, device=device))
+            if graph:
+                step = _graphed(step)
+            row[f"{key}_ms"] = _timed(step, rounds, device)
+        except Exception as err:
+            row[f"{key}_error"] = f"{type(err).__name__}: {str(err)[:120]}"
+    return row
+
+
+def _compile_one(name: str, dim: int, order: int, levels: int) -> str:
+    """Compile one encoding's kernels (forward and backward) into Triton's on-disk cache."""
+    enc = make_encoding(name, dim, "triton").cuda()
+    x = torch.rand(256, dim, device="cuda")
+    parts = _components(enc.jet(x, order), order)
+    torch.autograd.backward(parts, [torch.ones_like(p) for p in parts])
+    torch.cuda.synchronize()
+    return f"{name} {dim}D"
+
+
+def precompile(workers: int) -> None:
+    """Compile every benchmarked kernel in parallel worker processes."""
+    jobs = {(n, d, o) for n, d, o in ENCODINGS} | {("hermite", d, 2) for _, d, _ in STEPS}
+    ctx = torch.multiprocessing.get_context("spawn")
+    t0 = time.perf_counter()
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_compile_one, n, d, o, 16) for n, d, o in sorted(jobs)]
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                print("compiled", future.result(), flush=True)
+            except Exception as err:
+                print("compile failed:", type(err).__name__, str(err)[:300], flush=True)
+    print(f"compiled {len(jobs)} kernels in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    head = "| " + " | ".join(title for title, _, _ in columns) + " |"
+    rule = "|" + "---|" * len(columns)
+    lines = [head, rule]
+    for row in rows:
+        cells = []
+        for _, key, fmt in columns:
+            value = row.get(key)
+            cells.append("-" if value is None else format(value, fmt) if fmt else str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    errors = [
+        f"- {r.get('encoding', r.get('setup'))}: {k}: {v}"
+        for r in rows
+        for k, v in r.items()
+        if k.endswith("error")
+    ]
+    return "\n".join(lines + errors)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--batch", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--compile-workers", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="first two encodings, one step row")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    encodings = ENCODINGS[:2] if args.quick else ENCODINGS
+    steps = STEPS[:1] if args.quick else STEPS
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name()
+        if args.compile_workers > 0:
+            precompile(args.compile_workers)
+    else:
+        name = "CPU"
+    peak = bandwidth(device)
+    header = (
+        f"{name}, torch {torch.__version__}, batch {args.batch}, median of {args.rounds}; "
+        f"copy bandwidth {peak:.0f} GB/s"
+    )
+    print(header, flush=True)
+    enc_rows = []
+    for n, d, o in encodings:
+        enc_rows.append(encoding_row(n, d, o, args.batch, args.rounds, device, peak))
+        print(enc_rows[-1], flush=True)
+    for row in enc_rows:
+        for kind in ("fwd", "bwd"):
+            if f"triton_{kind}_ms" in row:
+                row[f"speedup_{kind}"] = row[f"torch_{kind}_ms"] / row[f"triton_{kind}_ms"]
+                row[f"mpts_{kind}"] = args.batch / row[f"triton_{kind}_ms"] / 1e3
+    step_rows = []
+    for label, d, log2 in steps:
+        step_rows.append(step_row(label, d, log2, args.batch, args.rounds, device))
+        print(step_rows[-1], flush=True)
+    text = "\n\n".join(
+        [
+            header,
+            _table(
+                enc_rows,
+                [
+                    ("encoding", "encoding", ""),
+                    ("torch fwd ms", "torch_fwd_ms", ".3f"),
+                    ("kernel fwd ms", "triton_fwd_ms", ".3f"),
+                    ("fwd x", "speedup_fwd", ".1f"),
+                    ("kernel fwd Mpts/s", "mpts_fwd", ".0f"),
+                    ("fwd of bound", "bound_fwd", ".0%"),
+                    ("torch bwd ms", "torch_bwd_ms", ".3f"),
+                    ("kernel bwd ms", "triton_bwd_ms", ".3f"),
+                    ("bwd x", "speedup_bwd", ".1f"),
+                    ("kernel bwd Mpts/s", "mpts_bwd", ".0f"),
+                    ("bwd of bound", "bound_bwd", ".0%"),
+                ],
+            ),
+            _table(
+                step_rows,
+                [
+                    ("training step", "setup", ""),
+                    ("table params", "params", ","),
+                    ("torch ms", "torch_ms", ".2f"),
+                    ("kernel ms", "triton_ms", ".2f"),
+                    ("kernel + CUDA graph ms", "triton_graph_ms", ".2f"),
+                ],
+            ),
+        ]
+    )
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One prepared GPU session for the fused kernels: a Triton smoke test, the kernel parity tests on
+# the GPU (in the background, they mostly compile), then benchmarks/gpu.py; optionally a timed
+# solve on the kernel path. Results go to $OUT (default ./gpu_out): gpu.txt, kernel_tests.txt,
+# gpu_kernels.md, solve.txt, log.txt.
+#   bash benchmarks/gpu_kernels.sh                  # on the GPU machine
+#   SOLVE=0 TESTS=0 bash benchmarks/gpu_kernels.sh  # the benchmark only
+set -u
+OUT=${OUT:-gpu_out}; PY=${PYTHON:-python3}
+mkdir -p "$OUT"; export PYTHONPATH=src PYTHONUNBUFFERED=1
+exec > >(tee -a "$OUT/log.txt") 2>&1
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "no nvidia-smi"
+  "$PY" -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__, 'cuda', torch.cuda.is_available())"
+  "$PY" -c "import pytest; print('pytest', pytest.__version__)" || echo "no pytest"; } > "$OUT/gpu.txt" 2>&1
+cat "$OUT/gpu.txt"
+timeout 120 "$PY" - <<'PY'
+import torch, triton, triton.language as tl
+@triton.jit
+def _add(x, y, n, B: tl.constexpr):
+    o = tl.program_id(0) * B + tl.arange(0, B)
+    tl.store(y + o, tl.load(x + o, mask=o < n) + 1, mask=o < n)
+x = torch.arange(10.0, device="cuda"); y = torch.empty_like(x)
+_add[(1,)](x, y, 10, B=16); torch.cuda.synchronize()
+print("triton smoke test:", bool((y == x + 1).all()))
+PY
+if [ "${TESTS:-1}" = 1 ]; then
+  (timeout 420 "$PY" -m pytest -q -p no:cacheprovider tests/test_kernels.py > "$OUT/kernel_tests.txt" 2>&1;
+   echo "exit $?" >> "$OUT/kernel_tests.txt") &
+fi
+timeout "${BENCH_TIMEOUT:-420}" "$PY" benchmarks/gpu.py --out "$OUT/gpu_kernels.md" --rounds 20
+wait
+tail -3 "$OUT/kernel_tests.txt" 2>/dev/null
+if [ "${SOLVE:-1}" = 1 ]; then
+  timeout 100 "$PY" -m smoothgrid solve helmholtz2d --device cuda --time 30 --set batch=65536 \
+      --set final_lr_factor=0.05 --out /tmp/sg_solve --no-progress > "$OUT/solve.txt" 2>&1
+  tail -5 "$OUT/solve.txt"; grep -h "steps\|rel_l2" /tmp/sg_solve/metrics.json >> "$OUT/solve.txt" 2>/dev/null
+fi

@@ -1,0 +1,350 @@
+"""Triton kernels of the tensor-product encodings' jets and their table gradient.
+
+One program handles ``BLOCK`` points of one active level. It finds each point's cell and in-cell
+position ``t``, visits the ``2**d`` corners, computes the corner's row (dense or hashed, with
+periodic wrap), loads every stored coefficient ``m`` (a ``(BLOCK, F)`` tile) and adds it, times
+each jet component's weight, into one accumulator per component. The weights are products of
+one-dimensional bases evaluated in registers (:func:`_basis`), never stored: the kernel reads
+the points and the table rows and writes the ``(K, B, La, F)`` components once.
+
+The backward kernel revisits the same corners, contracts the incoming ``(K, B, La, F)`` gradient
+with the same weights and adds it to the table rows with atomics.
+
+The components a call needs are a compile-time spec (see :func:`component_spec`): for each
+component, up to ``NT`` derivative multi-indices whose weights are summed (one for the value,
+the gradient and the Hessian entries; one per axis for the Laplacian).
+
+This module imports Triton; :mod:`smoothgrid.kernels` imports it only when a kernel runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import triton
+import triton.language as tl
+
+__all__ = ["STEPS", "component_spec", "forward_kernel", "backward_kernel"]
+
+STEPS: dict[str, int] = {"linear": 0, "smoothstep": 1, "cosine": 2, "quintic": 3, "hermite": 4}
+"""Interpolation kinds the kernels know, by encoding step name -> compile-time code."""
+
+_HERMITE: tl.constexpr = tl.constexpr(4)
+_PI: tl.constexpr = tl.constexpr(3.141592653589793)
+
+
+def component_spec(
+    dim: int, order: int, hessian: bool, lap_axes: Sequence[int] | None
+) -> tuple[tuple[int, ...], int, int]:
+    """The jet components as a flat compile-time tuple.
+
+    Components follow :func:`smoothgrid.encodings.base.derivative_multi_indices`: the value,
+    ``d/dx_i`` per axis, then the Hessian's upper triangle or one Laplacian summed over
+    ``lap_axes``.
+
+    Returns:
+        ``(spec, K, NT)``: ``spec[(c * NT + n) * dim + i]`` is the derivative count on axis ``i``
+        of term ``n`` of component ``c`` (``-1`` pads unused terms), ``K`` components, ``NT``
+        terms per component.
+    """
+
+    def unit(*axes: int) -> tuple[int, ...]:
+        return tuple(sum(a == i for a in axes) for i in range(dim))
+
+    components: list[list[tuple[int, ...]]] = [[unit()]]
+    if order >= 1:
+        components += [[unit(i)] for i in range(dim)]
+    if order == 2:
+        if hessian:
+            components += [[unit(i, j)] for i in range(dim) for j in range(i, dim)]
+        else:
+            axes = range(dim) if lap_axes is None else lap_axes
+            components.append([unit(i, i) for i in axes])
+    terms = max(len(c) for c in components)
+    spec: list[int] = []
+    for comp in components:
+        for n in range(terms):
+            spec += list(comp[n]) if n < len(comp) else [-1] * dim
+    return tuple(spec), len(components), terms
+
+
+@triton.jit
+def _step(t, K: tl.constexpr, STEP: tl.constexpr):
+    """The blend ``s(t)`` of a two-vertex step, or its ``K``-th derivative."""
+    if STEP == 0:  # linear
+        if K == 0:
+            r = t
+        elif K == 1:
+            r = t * 0.0 + 1.0
+        else:
+            r = t * 0.0
+    elif STEP == 1:  # smoothstep
+        if K == 0:
+            r = t * t * (3.0 - 2.0 * t)
+        elif K == 1:
+            r = 6.0 * t * (1.0 - t)
+        else:
+            r = 6.0 - 12.0 * t
+    elif STEP == 2:  # cosine
+        if K == 0:
+            r = 0.5 * (1.0 - tl.cos(_PI * t))
+        elif K == 1:
+            r = 0.5 * _PI * tl.sin(_PI * t)
+        else:
+            r = 0.5 * _PI * _PI * tl.cos(_PI * t)
+    else:  # quintic
+        t2 = t * t
+        if K == 0:
+            r = t2 * t * (t * (6.0 * t - 15.0) + 10.0)
+        elif K == 1:
+            r = 30.0 * t2 * (t2 - 2.0 * t + 1.0)
+        else:
+            r = 60.0 * t * (2.0 * t2 - 3.0 * t + 1.0)
+    return r
+
+
+@triton.jit
+def _hermite(t, V: tl.constexpr, A: tl.constexpr, K: tl.constexpr):
+    """``K``-th derivative of the cubic Hermite basis of vertex ``V``, kind ``A`` (0 value,
+    1 derivative), as :func:`smoothgrid.encodings.tensor_product.hermite_basis`."""
+    t2 = t * t
+    if K == 0:
+        t3 = t2 * t
+        if A == 0:
+            h01 = 3.0 * t2 - 2.0 * t3
+            if V == 0:
+                r = 1.0 - h01
+            else:
+                r = h01
+        else:
+            if V == 0:
+                r = t3 - 2.0 * t2 + t
+            else:
+                r = t3 - t2
+    elif K == 1:
+        if A == 0:
+            h01 = 6.0 * (t - t2)
+            if V == 0:
+                r = -h01
+            else:
+                r = h01
+        else:
+            if V == 0:
+                r = 3.0 * t2 - 4.0 * t + 1.0
+            else:
+                r = 3.0 * t2 - 2.0 * t
+    else:
+        if A == 0:
+            h01 = 6.0 - 12.0 * t
+            if V == 0:
+                r = -h01
+            else:
+                r = h01
+        else:
+            if V == 0:
+                r = 6.0 * t - 4.0
+            else:
+                r = 6.0 * t - 2.0
+    return r
+
+
+@triton.jit
+def _basis(t, V: tl.constexpr, A: tl.constexpr, K: tl.constexpr, STEP: tl.constexpr):
+    """One axis's factor of a corner weight: vertex ``V``, coefficient kind ``A``, derivative
+    ``K`` (cell units)."""
+    if STEP == _HERMITE:
+        r = _hermite(t, V, A, K)
+    else:
+        s = _step(t, K, STEP)
+        if V == 1:
+            r = s
+        elif K == 0:
+            r = 1.0 - s
+        else:
+            r = -s
+    return r
+
+
+@triton.jit
+def _level_geometry(unit_ptr, level_f_ptr, level_i_ptr, offs, mask, lvl, DIM: tl.constexpr):
+    """Cells, in-cell positions and cells-per-domain-unit of a block of points at one level.
+
+    Returns ``(cells, ts, scales, level_scale)``: ``DIM``-tuples of ``(BLOCK,)`` int64 cells and
+    float positions ``t in [0, 1]``, a ``DIM``-tuple of scalar ``N_l / extent_i`` and the level's
+    feature scale.
+    """
+    res = tl.load(level_f_ptr + lvl * 8 + 0)
+    shift = tl.load(level_f_ptr + lvl * 8 + 1)
+    level_scale = tl.load(level_f_ptr + lvl * 8 + 2)
+    max_cell = tl.load(level_i_ptr + lvl * 8 + 0)
+    cells = ()
+    ts = ()
+    scales = ()
+    for i in tl.static_range(DIM):
+        u = tl.load(unit_ptr + offs * DIM + i, mask=mask, other=0.0)
+        pos = u * res + shift
+        cell = tl.minimum(tl.maximum(tl.floor(pos), 0.0), max_cell.to(pos.dtype))
+        cells = cells + (cell.to(tl.int64),)
+        ts = ts + (pos - cell,)
+        scales = scales + (tl.load(level_f_ptr + lvl * 8 + 3 + i),)
+    return cells, ts, scales, level_scale
+
+
+@triton.jit
+def _corner_row(
+    cells, level_i_ptr, lvl, CORNER: tl.constexpr, DIM: tl.constexpr, PERIODIC: tl.constexpr
+):
+    """``(BLOCK,)`` int64 table row of corner ``CORNER`` (bit ``i`` = offset on axis ``i``)."""
+    dense = tl.load(level_i_ptr + lvl * 8 + 1)
+    start = tl.load(level_i_ptr + lvl * 8 + 2)
+    table_size = tl.load(level_i_ptr + lvl * 8 + 3)
+    dense_row = tl.zeros_like(cells[0])
+    hashed = tl.zeros_like(cells[0])
+    stride = 1
+    for i in tl.static_range(DIM):
+        n = tl.load(level_i_ptr + lvl * 8 + 4 + i)
+        c = cells[i] + ((CORNER >> i) & 1)
+        if (PERIODIC >> i) & 1:
+            c = c % n
+        dense_row += c * stride
+        stride = stride * n
+        if i == 0:
+            hashed = c
+        elif i == 1:
+            hashed = hashed ^ ((c * 2654435761) & 0xFFFFFFFF)
+        elif i == 2:
+            hashed = hashed ^ ((c * 805459861) & 0xFFFFFFFF)
+        else:
+            hashed = hashed ^ ((c * 3674653429) & 0xFFFFFFFF)
+    return tl.where(dense != 0, dense_row, hashed % table_size) + start
+
+
+@triton.jit
+def _weight(
+    ts,
+    scales,
+    level_scale,
+    CORNER: tl.constexpr,
+    COEFF: tl.constexpr,
+    C: tl.constexpr,
+    SPEC: tl.constexpr,
+    NT: tl.constexpr,
+    DIM: tl.constexpr,
+    STEP: tl.constexpr,
+):
+    """``(BLOCK,)`` weight of corner ``CORNER``, coefficient ``COEFF`` in component ``C``, in
+    domain units (the sum of the component's terms, each a product over axes)."""
+    w = tl.zeros_like(ts[0])
+    for n in tl.static_range(NT):
+        if SPEC[(C * NT + n) * DIM] >= 0:
+            term = tl.zeros_like(ts[0]) + level_scale
+            for i in tl.static_range(DIM):
+                # SPEC[(C * NT + n) * DIM + i]: derivatives on axis i (a constexpr cannot be
+                # rebound inside a static loop, so it is spelled out).
+                term = term * _basis(
+                    ts[i], (CORNER >> i) & 1, (COEFF >> i) & 1, SPEC[(C * NT + n) * DIM + i], STEP
+                )
+                if SPEC[(C * NT + n) * DIM + i] == 1:
+                    term = term * scales[i]
+                elif SPEC[(C * NT + n) * DIM + i] == 2:
+                    term = term * scales[i] * scales[i]
+            w += term
+    return w
+
+
+@triton.jit
+def forward_kernel(
+    unit_ptr,
+    table_ptr,
+    out_ptr,
+    level_f_ptr,
+    level_i_ptr,
+    B,
+    LA,
+    DIM: tl.constexpr,
+    M: tl.constexpr,
+    F: tl.constexpr,
+    STEP: tl.constexpr,
+    SPEC: tl.constexpr,
+    K: tl.constexpr,
+    NT: tl.constexpr,
+    PERIODIC: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    """Jet components ``out (K, B, LA, F)`` of points ``unit (B, DIM)`` in the unit box.
+
+    ``table (R, M, F)``; ``level_f (LA, 8)`` float: resolution, shift, feature scale and
+    ``N_l / extent_i``; ``level_i (LA, 8)`` int64: max cell, dense flag, first row, hashed
+    rows ``T`` and vertices per axis. Grid: ``(cdiv(B, BLOCK), LA)``.
+    """
+    lvl = tl.program_id(1)
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < B
+    feats = tl.arange(0, F)
+    cells, ts, scales, level_scale = _level_geometry(
+        unit_ptr, level_f_ptr, level_i_ptr, offs, mask, lvl, DIM
+    )
+    acc = ()
+    for _ in tl.static_range(K):
+        acc = acc + (tl.zeros((BLOCK, F), dtype=ts[0].dtype),)
+    for corner in tl.static_range(2**DIM):
+        row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC)
+        for m in tl.static_range(M):
+            ptr = table_ptr + (row[:, None] * M + m) * F + feats[None, :]
+            coeff = tl.load(ptr, mask=mask[:, None], other=0.0).to(ts[0].dtype)
+            new = ()
+            for c in tl.static_range(K):
+                w = _weight(ts, scales, level_scale, corner, m, c, SPEC, NT, DIM, STEP)
+                new = new + (acc[c] + w[:, None] * coeff,)
+            acc = new
+    out_rows = offs.to(tl.int64)[:, None] * (LA * F) + lvl * F + feats[None, :]
+    for c in tl.static_range(K):
+        ptr = out_ptr + c * B * LA * F + out_rows
+        tl.store(ptr, acc[c].to(out_ptr.dtype.element_ty), mask=mask[:, None])
+
+
+@triton.jit
+def backward_kernel(
+    unit_ptr,
+    grad_out_ptr,
+    grad_table_ptr,
+    level_f_ptr,
+    level_i_ptr,
+    B,
+    LA,
+    DIM: tl.constexpr,
+    M: tl.constexpr,
+    F: tl.constexpr,
+    STEP: tl.constexpr,
+    SPEC: tl.constexpr,
+    K: tl.constexpr,
+    NT: tl.constexpr,
+    PERIODIC: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    """Add ``sum_c w_c * grad_out[c]`` to ``grad_table (R, M, F)`` at every corner's row.
+
+    Same arguments as :func:`forward_kernel`, with ``grad_out (K, B, LA, F)`` in place of the
+    table and output.
+    """
+    lvl = tl.program_id(1)
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < B
+    feats = tl.arange(0, F)
+    cells, ts, scales, level_scale = _level_geometry(
+        unit_ptr, level_f_ptr, level_i_ptr, offs, mask, lvl, DIM
+    )
+    out_rows = offs.to(tl.int64)[:, None] * (LA * F) + lvl * F + feats[None, :]
+    grads = ()
+    for c in tl.static_range(K):
+        g = tl.load(grad_out_ptr + c * B * LA * F + out_rows, mask=mask[:, None], other=0.0)
+        grads = grads + (g.to(ts[0].dtype),)
+    for corner in tl.static_range(2**DIM):
+        row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC)
+        for m in tl.static_range(M):
+            total = tl.zeros((BLOCK, F), dtype=ts[0].dtype)
+            for c in tl.static_range(K):
+                w = _weight(ts, scales, level_scale, corner, m, c, SPEC, NT, DIM, STEP)
+                total += w[:, None] * grads[c]
+            ptr = grad_table_ptr + (row[:, None] * M + m) * F + feats[None, :]
+            tl.atomic_add(ptr, total.to(grad_table_ptr.dtype.element_ty), mask=mask[:, None])

@@ -1,0 +1,207 @@
+"""Fused Triton kernels against the PyTorch reference path: jets, table gradients, dispatch.
+
+Without a GPU the kernels run in Triton's interpreter (``TRITON_INTERPRET=1``, set by
+conftest.py), so these tests check the same kernel code the GPU compiles, on small sizes.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import smoothgrid as sg
+from smoothgrid import kernels
+
+pytest.importorskip("triton")
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+TOL = 1e-5  # relative to the largest entry, float32 kernel vs float64 reference
+
+# (encoding, dim, options, order, hessian): dense and hashed levels (log2_table 6 hashes the
+# finer levels), per-level offsets, periodic axes, Laplacian and Hessian jets.
+CASES = [
+    ("hermite", 2, {}, 2, False),
+    ("hermite", 2, {"offset": True}, 2, True),
+    ("hermite", 2, {"periodic": (0,)}, 1, False),
+    ("hermite", 3, {}, 2, False),
+    ("hermite", 1, {}, 2, True),
+    ("quintic", 3, {"offset": True}, 2, True),
+    ("quintic", 2, {"periodic": (1,)}, 2, False),
+    ("cosine", 2, {}, 2, True),
+    ("smoothstep", 3, {"periodic": (0, 2)}, 1, False),
+    ("linear", 2, {"offset": True}, 1, False),
+    ("linear", 3, {}, 0, False),
+]
+
+
+def _pair(name: str, dim: int, gen: torch.Generator, **options):
+    """A float64 PyTorch-path encoding and a float32 kernel twin with the same O(1) table."""
+    kwargs = dict(
+        levels=3,
+        features=2,
+        min_res=3,
+        max_res=12,
+        log2_table=6,
+        bounds=([-1.0] * dim, [2.0] * dim),
+    )
+    kwargs.update(options)
+    reference = sg.encodings.make(name, dim, backend="torch", **kwargs).double().to(DEVICE)
+    kernel = sg.encodings.make(name, dim, backend="triton", **kwargs).to(DEVICE)
+    with torch.no_grad():
+        table = torch.rand(reference.tables[0].shape, generator=gen, dtype=torch.float64) * 2 - 1
+        reference.tables[0].copy_(table)
+        kernel.tables[0].copy_(table)
+    return reference, kernel
+
+
+def _components(jet: sg.Jet, order: int, hessian: bool) -> list[torch.Tensor]:
+    parts = [jet.value]
+    if order >= 1:
+        parts.append(jet.grad)
+    if order == 2:
+        parts.append(jet.hess if hessian else jet.lap)
+    return parts
+
+
+def _rel(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    scale = expected.abs().max().clamp_min(1e-30)
+    return ((actual.double() - expected).abs().max() / scale).item()
+
+
+@pytest.mark.parametrize("name,dim,options,order,hessian", CASES)
+def test_kernel_jet_and_table_gradient_match_reference(name, dim, options, order, hessian, gen):
+    reference, kernel = _pair(name, dim, gen, **options)
+    x = (torch.rand(70, dim, generator=gen, dtype=torch.float64) * 3 - 1).to(DEVICE)
+    jet_ref = reference.jet(x, order, hessian=hessian)
+    jet_ker = kernel.jet(x.float(), order, hessian=hessian)
+    parts_ref = _components(jet_ref, order, hessian)
+    parts_ker = _components(jet_ker, order, hessian)
+    for what, a, e in zip(("value", "gradient", "second"), parts_ker, parts_ref):
+        assert a.dtype == torch.float32
+        assert _rel(a, e) <= TOL, f"{what}: {_rel(a, e):.2e}"
+    # A loss that weighs every component differently reaches the table through each weight.
+    weights = [
+        torch.rand(p.shape, generator=gen, dtype=torch.float64).to(DEVICE) for p in parts_ref
+    ]
+    sum(((p * w).sum() for p, w in zip(parts_ref, weights))).backward()
+    sum(((p * w.float()).sum() for p, w in zip(parts_ker, weights))).backward()
+    grad_ref, grad_ker = reference.tables[0].grad, kernel.tables[0].grad
+    assert grad_ker.abs().max() > 0
+    assert _rel(grad_ker, grad_ref) <= TOL
+
+
+def test_kernel_honours_level_mask_level_scale_and_new_bounds(gen):
+    reference, kernel = _pair("hermite", 2, gen)
+    for enc in (reference, kernel):
+        enc.set_level_mask([True, False, True])
+        enc.set_level_scale([1.0, 0.5, 0.25])
+        enc.set_bounds(-2.0, 3.0)
+    x = (torch.rand(40, 2, generator=gen, dtype=torch.float64) * 5 - 2).to(DEVICE)
+    jet_ref, jet_ker = reference.jet(x), kernel.jet(x.float())
+    assert _rel(jet_ker.value, jet_ref.value) <= TOL
+    assert _rel(jet_ker.lap, jet_ref.lap) <= TOL
+    assert (jet_ker.value[:, 2:4] == 0).all()  # the masked level
+
+
+def test_kernel_in_float64_matches_to_round_off(gen):
+    reference, kernel = _pair("hermite", 2, gen, offset=True)
+    kernel.double()
+    with torch.no_grad():
+        kernel.tables[0].copy_(reference.tables[0])  # the float32 copy was rounded
+    x = (torch.rand(30, 2, generator=gen, dtype=torch.float64) * 3 - 1).to(DEVICE)
+    jet_ref, jet_ker = reference.jet(x, hessian=True), kernel.jet(x, hessian=True)
+    assert jet_ker.value.dtype == torch.float64
+    assert _rel(jet_ker.hess, jet_ref.hess) <= 1e-12
+
+
+def test_half_precision_table_is_read_in_float32(gen):
+    reference, kernel = _pair("hermite", 2, gen)
+    kernel.half()
+    with torch.no_grad():
+        reference.tables[0].copy_(kernel.tables[0].double())  # the same rounded coefficients
+    x = (torch.rand(30, 2, generator=gen, dtype=torch.float64) * 3 - 1).to(DEVICE)
+    jet_ker = kernel.jet(x.float())
+    assert jet_ker.value.dtype == torch.float32
+    assert _rel(jet_ker.lap, reference.jet(x).lap) <= TOL
+    jet_ker.lap.sum().backward()
+    assert kernel.tables[0].grad.dtype == torch.float16
+
+
+def test_field_training_gradients_equal_on_both_paths(gen):
+    fields = []
+    for backend in ("torch", "triton"):
+        torch.manual_seed(0)
+        enc = sg.encodings.make(
+            "hermite", 2, levels=3, min_res=3, max_res=12, log2_table=6, backend=backend
+        )
+        fields.append(sg.Field(enc, hidden=(16,), out=1).to(DEVICE))
+    x = torch.rand(60, 2, generator=gen).to(DEVICE)
+    for field in fields:
+        jet = field.jet(x, order=2)
+        ((jet.lap - 1.0) ** 2).mean().backward()
+    for (name, p_ref), p_ker in zip(fields[0].named_parameters(), fields[1].parameters()):
+        if p_ref.grad is None:  # the output bias does not reach a Laplacian
+            assert p_ker.grad is None
+            continue
+        assert _rel(p_ker.grad, p_ref.grad.double()) <= 1e-4, name
+
+
+def test_auto_backend_takes_the_reference_path_off_the_gpu(monkeypatch, gen):
+    def fail(*args, **kwargs):
+        raise AssertionError("the kernel ran")
+
+    monkeypatch.setattr("smoothgrid.encodings.base.encode_jet", fail)
+    enc = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4)
+    assert enc.backend == "auto"
+    x = torch.rand(5, 2, generator=gen)
+    if not torch.cuda.is_available():
+        enc.jet(x)  # CPU tensors: PyTorch path even under the interpreter
+    enc_torch = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4, backend="torch")
+    enc_torch.to(DEVICE).jet(x.to(DEVICE))
+
+
+@pytest.mark.parametrize(
+    "name,dim,options,reason",
+    [
+        ("hermite", 4, {}, "1 to 3 dimensions"),
+        ("hermite", 2, {"log2_tables": (4, 4, 4)}, "one table"),
+        ("linear", 2, {"st_lambda": 0.5}, "no kernel"),
+        ("rbf", 2, {}, "no kernel"),
+        ("quintic", 2, {"features": 3}, "power-of-two"),
+    ],
+)
+def test_unsupported_calls_say_why(name, dim, options, reason):
+    enc = sg.encodings.make(name, dim, levels=2, min_res=2, max_res=4, **options)
+    assert reason in kernels.unsupported_reason(enc, torch.rand(3, dim))
+    forced = sg.encodings.make(
+        name, dim, levels=2, min_res=2, max_res=4, backend="triton", **options
+    )
+    with pytest.raises(ValueError, match=reason):
+        forced.jet(torch.rand(3, dim))
+
+
+def test_points_that_need_gradients_take_the_reference_path(gen):
+    auto = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4)
+    x = torch.rand(4, 2, generator=gen, requires_grad=True)
+    assert "gradient with respect to the points" in kernels.unsupported_reason(auto, x)
+    forced = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4, backend="triton")
+    with pytest.raises(ValueError, match="points"):
+        forced.jet(x)
+
+
+def test_bad_backend_is_rejected():
+    with pytest.raises(ValueError, match="backend must be one of"):
+        sg.encodings.make("hermite", 2, backend="cuda")
+
+
+def test_component_spec_orders_components_like_the_reference():
+    from smoothgrid.encodings.base import derivative_multi_indices
+    from smoothgrid.kernels.tensor_product import component_spec
+
+    spec, K, NT = component_spec(3, 2, True, None)
+    multi = derivative_multi_indices(3, 2, True, None)
+    assert (K, NT) == (len(multi), 1)
+    assert [tuple(spec[c * 3 : c * 3 + 3]) for c in range(K)] == multi
+    spec, K, NT = component_spec(3, 2, False, (0, 2))
+    assert (K, NT) == (5, 2)
+    assert spec[4 * 6 :] == (2, 0, 0, 0, 0, 2)
