@@ -9,8 +9,9 @@ Prints (and writes with ``--out``) three Markdown tables:
    written or its gradient read) over the device bandwidth measured by a copy in the same run.
 2. **Training step** (sample points, the field's jet, a Helmholtz-type residual, backward,
    Adam) in ms at Hermite-NGP's sizes: 1e5 points, 2D and 3D, a small and a ~17M-parameter
-   table, decoder 2x64 tanh: the PyTorch path, the kernel, and the kernel with the whole step
-   captured in a CUDA graph.
+   table, decoder 2x64 tanh (Adam fused on CUDA): the PyTorch path, the kernel, and the kernel
+   with the whole step captured in a CUDA graph, with the decoder and loss compiled by
+   ``torch.compile``, and with both.
 
     python benchmarks/gpu.py --out docs/bench/gpu.md            # on a CUDA machine
     python benchmarks/gpu.py --device cpu --batch 4096 --quick  # a dry run of the PyTorch rows
@@ -140,14 +141,25 @@ def encoding_row(name, dim, order, batch, rounds, device, peak) -> dict:
     return row
 
 
-def _helmholtz_step(field, opt, x: torch.Tensor) -> Callable[[], torch.Tensor]:
-    """One training step on fresh points: ``r = lap u + u - f`` with ``f = sin(4 pi x_0)``."""
+def _source(x: torch.Tensor) -> torch.Tensor:
+    return torch.sin(4 * torch.pi * x[:, :1])
+
+
+def _decoder_loss(field, value, grad, lap, x) -> torch.Tensor:
+    """The loss from the encoding's jet on: decoder jet, ``r = lap u + u - f``, mean square."""
+    u = field.decoder.jet(sg.Jet(value, grad, lap=lap))
+    return ((u.lap + u.value - _source(x)) ** 2).mean()
+
+
+def _helmholtz_step(field, opt, x: torch.Tensor, compiled: bool) -> Callable[[], torch.Tensor]:
+    """One training step on fresh points ``x``: ``r = lap u + u - f``, ``f = sin(4 pi x_0)``;
+    ``compiled``: the decoder and loss go through ``torch.compile``."""
+    loss_of = torch.compile(_decoder_loss) if compiled else _decoder_loss
 
     def step() -> torch.Tensor:
         x.uniform_(-1.0, 1.0)
-        jet = field.jet(x, order=2)
-        source = torch.sin(4 * torch.pi * x[:, :1])
-        loss = ((jet.lap + jet.value - source) ** 2).mean()
+        features = field.encoding.jet(x, order=2)
+        loss = loss_of(field, features.value, features.grad, features.lap, x)
         opt.zero_grad(set_to_none=False)
         loss.backward()
         opt.step()
@@ -175,27 +187,34 @@ def _graphed(step: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
     return replay
 
 
+STEP_VARIANTS = [  # (column, backend, compiled decoder, CUDA graph)
+    ("torch", "torch", False, False),
+    ("kernel", "triton", False, False),
+    ("kernel_graph", "triton", False, True),
+    ("kernel_compiled", "triton", True, False),
+    ("kernel_compiled_graph", "triton", True, True),
+]
+
+
 def step_row(label, dim, log2_table, batch, rounds, device) -> dict:
-    """ms per training step: PyTorch path, kernel, kernel + CUDA graph."""
+    """ms per training step for each of :data:`STEP_VARIANTS` (the PyTorch path only on CPU)."""
     row: dict = {"setup": label}
-    variants = [("torch", False)]
-    if device.type == "cuda":
-        variants += [("triton", False), ("triton", True)]
-    for backend, graph in variants:
-        key = backend + ("_graph" if graph else "")
+    variants = STEP_VARIANTS if device.type == "cuda" else STEP_VARIANTS[:1]
+    for key, backend, compiled, graph in variants:
         try:
             torch.manual_seed(0)
             enc = make_encoding("hermite", dim, backend, log2_table).to(device)
             enc.set_bounds(-1.0, 1.0)
+            enc.set_level_scale([enc.resolutions[0] / n for n in enc.resolutions])  # as solve
             row["params"] = sum(p.numel() for p in enc.parameters())
             field = sg.Field(enc, hidden=(64, 64), out=1).to(device)
             opt = grid_decoder_adam(field, 1e-2, 1e-3, capturable=graph)
-            step = _helmholtz_step(field, opt, torch.empty(batch, dim, device=device))
+            step = _helmholtz_step(field, opt, torch.empty(batch, dim, device=device), compiled)
             if graph:
                 step = _graphed(step)
             row[f"{key}_ms"] = _timed(step, rounds, device)
         except Exception as err:
-            row[f"{key}_error"] = f"{type(err).__name__}: {str(err)[:120]}"
+            row[f"{key}_error"] = f"{type(err).__name__}: {str(err)[:160]}"
     return row
 
 
@@ -306,8 +325,10 @@ def main() -> None:
                     ("training step", "setup", ""),
                     ("table params", "params", ","),
                     ("torch ms", "torch_ms", ".2f"),
-                    ("kernel ms", "triton_ms", ".2f"),
-                    ("kernel + CUDA graph ms", "triton_graph_ms", ".2f"),
+                    ("kernel ms", "kernel_ms", ".2f"),
+                    ("+ CUDA graph", "kernel_graph_ms", ".2f"),
+                    ("+ compiled decoder", "kernel_compiled_ms", ".2f"),
+                    ("+ compiled + graph", "kernel_compiled_graph_ms", ".2f"),
                 ],
             ),
         ]

@@ -13,7 +13,7 @@ exec > >(tee -a "$OUT/log.txt") 2>&1
   "$PY" -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__, 'cuda', torch.cuda.is_available())"
   "$PY" -c "import pytest; print('pytest', pytest.__version__)" || echo "no pytest"; } > "$OUT/gpu.txt" 2>&1
 cat "$OUT/gpu.txt"
-timeout 120 "$PY" - <<'PY'
+cat > /tmp/sg_triton_smoke.py <<'PY'
 import torch, triton, triton.language as tl
 @triton.jit
 def _add(x, y, n, B: tl.constexpr):
@@ -23,11 +23,12 @@ x = torch.arange(10.0, device="cuda"); y = torch.empty_like(x)
 _add[(1,)](x, y, 10, B=16); torch.cuda.synchronize()
 print("triton smoke test:", bool((y == x + 1).all()))
 PY
+timeout 120 "$PY" /tmp/sg_triton_smoke.py
 if [ "${TESTS:-1}" = 1 ]; then
-  (timeout 420 "$PY" -m pytest -q -p no:cacheprovider tests/test_kernels.py > "$OUT/kernel_tests.txt" 2>&1;
+  (timeout "${TESTS_TIMEOUT:-360}" "$PY" -m pytest -q -p no:cacheprovider tests/test_kernels.py > "$OUT/kernel_tests.txt" 2>&1;
    echo "exit $?" >> "$OUT/kernel_tests.txt") &
 fi
-timeout "${BENCH_TIMEOUT:-420}" "$PY" benchmarks/gpu.py --out "$OUT/gpu_kernels.md" --rounds 20
+timeout "${BENCH_TIMEOUT:-420}" "$PY" benchmarks/gpu.py --out "$OUT/gpu_kernels.md" --rounds "${ROUNDS:-20}"
 wait
 tail -3 "$OUT/kernel_tests.txt" 2>/dev/null
 if [ "${SOLVE:-1}" = 1 ]; then

@@ -162,22 +162,23 @@ class Encoding(nn.Module):
                     f"x must have shape (B, {self.dim}) for a {self.dim}D encoding, "
                     f"got {tuple(x.shape)}"
                 )
-            # Checks of the values wait for the device; a CUDA graph being captured cannot.
-            check = not (x.is_cuda and torch.cuda.is_current_stream_capturing())
-            if check and not bool(torch.isfinite(x).all()):
-                raise ValueError("x contains NaN or infinite coordinates")
         lo, hi = self.bounds.to(x.dtype)
         unit = (x - lo) / (hi - lo)
+        # One test of the values (NaN fails it too), so one wait for the device; none while a
+        # CUDA graph is being captured, which cannot wait.
+        check = check and not (x.is_cuda and torch.cuda.is_current_stream_capturing())
         if self.clamp:
+            if check and not bool(torch.isfinite(x).all()):
+                raise ValueError("x contains NaN or infinite coordinates")
             return unit.clamp(0.0, 1.0)
-        if check:
-            tol = 1e-6
-            outside = (unit < -tol) | (unit > 1.0 + tol)
-            if bool(outside.any()):
-                n = int(outside.any(1).sum())
-                raise ValueError(
-                    f"{n} of {x.shape[0]} points lie outside the encoding's box "
-                    f"lo={lo.tolist()}, hi={hi.tolist()}; fix the points, call set_bounds, or "
-                    "build the encoding with clamp=True"
-                )
+        tol = 1e-6
+        if check and not bool(((unit >= -tol) & (unit <= 1.0 + tol)).all()):
+            if not bool(torch.isfinite(x).all()):
+                raise ValueError("x contains NaN or infinite coordinates")
+            n = int(((unit < -tol) | (unit > 1.0 + tol)).any(1).sum())
+            raise ValueError(
+                f"{n} of {x.shape[0]} points lie outside the encoding's box "
+                f"lo={lo.tolist()}, hi={hi.tolist()}; fix the points, call set_bounds, or "
+                "build the encoding with clamp=True"
+            )
         return unit

@@ -2,10 +2,12 @@
 
 One program handles ``BLOCK`` points of one active level. It finds each point's cell and in-cell
 position ``t``, visits the ``2**d`` corners, computes the corner's row (dense or hashed, with
-periodic wrap), loads every stored coefficient ``m`` (a ``(BLOCK, F)`` tile) and adds it, times
-each jet component's weight, into one accumulator per component. The weights are products of
-one-dimensional bases evaluated in registers (:func:`_basis`), never stored: the kernel reads
-the points and the table rows and writes the ``(K, B, La, F)`` components once.
+periodic wrap), loads every stored coefficient ``m`` (one ``(BLOCK,)`` vector per feature) and
+adds it, times each jet component's weight, into one accumulator per component and feature. The
+weights are products of one-dimensional bases evaluated in registers (:func:`_basis`), never
+stored: the kernel reads the points and the table rows and writes the ``(K, B, La, F)``
+components once. Every tensor is one-dimensional over the block's points, so no product needs a
+change of register layout.
 
 The backward kernel revisits the same corners, contracts the incoming ``(K, B, La, F)`` gradient
 with the same weights and adds it to the table rows with atomics.
@@ -278,29 +280,37 @@ def forward_kernel(
     rows ``T`` and vertices per axis. Grid: ``(cdiv(B, BLOCK), LA)``.
     """
     lvl = tl.program_id(1)
+    # One-dimensional (BLOCK,) tensors throughout, one per feature: 2D tiles would put the
+    # weights and the coefficients in different layouts and pay a shuffle for every product.
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < B
-    feats = tl.arange(0, F)
     cells, ts, scales, level_scale = _level_geometry(
         unit_ptr, level_f_ptr, level_i_ptr, offs, mask, lvl, DIM
     )
-    acc = ()
-    for _ in tl.static_range(K):
-        acc = acc + (tl.zeros((BLOCK, F), dtype=ts[0].dtype),)
+    acc = ()  # acc[c * F + f]: component c of feature f
+    for _ in tl.static_range(K * F):
+        acc = acc + (tl.zeros_like(ts[0]),)
     for corner in tl.static_range(2**DIM):
         row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC)
         for m in tl.static_range(M):
-            ptr = table_ptr + (row[:, None] * M + m) * F + feats[None, :]
-            coeff = tl.load(ptr, mask=mask[:, None], other=0.0).to(ts[0].dtype)
-            new = ()
+            weights = ()
             for c in tl.static_range(K):
                 w = _weight(ts, scales, level_scale, corner, m, c, SPEC, NT, DIM, STEP)
-                new = new + (acc[c] + w[:, None] * coeff,)
+                weights = weights + (w,)
+            coeffs = ()
+            for f in tl.static_range(F):
+                value = tl.load(table_ptr + (row * M + m) * F + f, mask=mask, other=0.0)
+                coeffs = coeffs + (value.to(ts[0].dtype),)
+            new = ()
+            for c in tl.static_range(K):
+                for f in tl.static_range(F):
+                    new = new + (acc[c * F + f] + weights[c] * coeffs[f],)
             acc = new
-    out_rows = offs.to(tl.int64)[:, None] * (LA * F) + lvl * F + feats[None, :]
+    out_rows = (offs.to(tl.int64) * LA + lvl) * F
     for c in tl.static_range(K):
-        ptr = out_ptr + c * B * LA * F + out_rows
-        tl.store(ptr, acc[c].to(out_ptr.dtype.element_ty), mask=mask[:, None])
+        for f in tl.static_range(F):
+            ptr = out_ptr + c * B * LA * F + out_rows + f
+            tl.store(ptr, acc[c * F + f].to(out_ptr.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -328,23 +338,28 @@ def backward_kernel(
     table and output.
     """
     lvl = tl.program_id(1)
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)  # (BLOCK,) as in forward_kernel
     mask = offs < B
-    feats = tl.arange(0, F)
     cells, ts, scales, level_scale = _level_geometry(
         unit_ptr, level_f_ptr, level_i_ptr, offs, mask, lvl, DIM
     )
-    out_rows = offs.to(tl.int64)[:, None] * (LA * F) + lvl * F + feats[None, :]
-    grads = ()
+    out_rows = (offs.to(tl.int64) * LA + lvl) * F
+    grads = ()  # grads[c * F + f]
     for c in tl.static_range(K):
-        g = tl.load(grad_out_ptr + c * B * LA * F + out_rows, mask=mask[:, None], other=0.0)
-        grads = grads + (g.to(ts[0].dtype),)
+        for f in tl.static_range(F):
+            ptr = grad_out_ptr + c * B * LA * F + out_rows + f
+            grads = grads + (tl.load(ptr, mask=mask, other=0.0).to(ts[0].dtype),)
     for corner in tl.static_range(2**DIM):
         row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC)
         for m in tl.static_range(M):
-            total = tl.zeros((BLOCK, F), dtype=ts[0].dtype)
+            weights = ()
             for c in tl.static_range(K):
                 w = _weight(ts, scales, level_scale, corner, m, c, SPEC, NT, DIM, STEP)
-                total += w[:, None] * grads[c]
-            ptr = grad_table_ptr + (row[:, None] * M + m) * F + feats[None, :]
-            tl.atomic_add(ptr, total.to(grad_table_ptr.dtype.element_ty), mask=mask[:, None])
+                weights = weights + (w,)
+            for f in tl.static_range(F):
+                total = weights[0] * grads[f]
+                for c in tl.static_range(1, K):
+                    total += weights[c] * grads[c * F + f]
+                ptr = grad_table_ptr + (row * M + m) * F + f
+                value = total.to(grad_table_ptr.dtype.element_ty)
+                tl.atomic_add(ptr, value, mask=mask, sem="relaxed")

@@ -14,8 +14,9 @@ def grid_decoder_adam(
 ) -> torch.optim.Adam:
     """Adam with the encoding's parameters (the grid tables, at ``lr``) and everything else (at
     ``decoder_lr``); a group without parameters is left out. Each group keeps its starting rate
-    as ``base_lr`` for the schedules. ``capturable``: Adam's state stays on the device so a
-    whole step can be captured in a CUDA graph."""
+    as ``base_lr`` for the schedules. On CUDA parameters Adam runs fused (one kernel for all
+    parameters). ``capturable``: Adam's state stays on the device so a whole step can be
+    captured in a CUDA graph."""
     grid = list(field.encoding.parameters())
     ids = {id(p) for p in grid}
     rest = [p for p in field.parameters() if id(p) not in ids]
@@ -24,4 +25,5 @@ def grid_decoder_adam(
         for params, rate in ((grid, lr), (rest, decoder_lr))
         if params
     ]
-    return torch.optim.Adam(groups, capturable=capturable)
+    fused = all(p.is_cuda and p.is_floating_point() for p in field.parameters())
+    return torch.optim.Adam(groups, capturable=capturable, fused=fused or None)
