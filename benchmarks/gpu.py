@@ -2,11 +2,13 @@
 
 Prints (and writes with ``--out``) three Markdown tables:
 
-1. **Encoding** throughput per encoding and dimension: million points per second for the forward
-   jet (value, gradient, Laplacian; ``linear``: value and gradient) and for the backward to the
-   table, the PyTorch path and the kernel, their ratio, and the kernel's fraction of the memory
-   bound: bytes a point moves (its coordinates, one table row per corner and level, the jet
-   written or its gradient read) over the device bandwidth measured by a copy in the same run.
+1. **Encoding** throughput per encoding and dimension: the forward jet (value, gradient,
+   Laplacian; ``linear``: value and gradient) and the backward to the table, wall ms of the eager
+   calls on the PyTorch path and on the kernel path, their ratio and million points per second;
+   then the kernel's own device time (profiler) and its fraction of the memory bound: bytes a
+   point moves (its coordinates, one table row per corner and level, read-modify-written by the
+   backward's atomics, the jet written or its gradient read) over the device bandwidth measured
+   by a copy in the same run.
 2. **Training step** (sample points, the field's jet, a Helmholtz-type residual, backward,
    Adam) in ms at Hermite-NGP's sizes: 1e5 points, 2D and 3D, a small and a ~17M-parameter
    table, decoder 2x64 tanh (Adam fused on CUDA): the PyTorch path, the kernel, and the kernel
@@ -110,17 +112,34 @@ def bytes_per_point(enc, order: int, backward: bool) -> int:
     return 4 * d + levels * 2**d * row + jet
 
 
-def _forward_backward_ms(enc, x, order, rounds, device) -> tuple[float, float]:
-    """Median ms of the forward jet and of the backward of all its components to the table."""
-    fwd = _timed(lambda: enc.jet(x, order), rounds, device)
+def _forward_backward(enc, x, order) -> tuple[Callable[[], object], Callable[[], object]]:
+    """The forward jet, and the backward of all its components to the table."""
     parts = _components(enc.jet(x, order), order)
     grads = [torch.randn_like(p) for p in parts]
-    bwd = _timed(lambda: torch.autograd.backward(parts, grads, retain_graph=True), rounds, device)
-    return fwd, bwd
+    return (
+        lambda: enc.jet(x, order),
+        lambda: torch.autograd.backward(parts, grads, retain_graph=True),
+    )
+
+
+def _device_ms(fn: Callable[[], object], kernel: str, rounds: int) -> float:
+    """Mean device milliseconds per call of the Triton kernel named ``kernel`` inside ``fn``
+    (the profiler's kernel time: no launch or Python overhead)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(rounds):
+            fn()
+        torch.cuda.synchronize()
+    total = sum(e.self_device_time_total for e in prof.key_averages() if e.key == kernel)
+    return total / rounds / 1e3
 
 
 def encoding_row(name, dim, order, batch, rounds, device, peak) -> dict:
-    """Forward/backward ms of both paths for one encoding."""
+    """Forward/backward ms of both paths for one encoding (wall time of the eager calls), and
+    the kernels' own device time with its fraction of the memory bound."""
     row: dict = {"encoding": f"{name} {dim}D", "order": order}
     x = torch.rand(batch, dim, device=device)
     for backend in ("torch", "triton"):
@@ -128,10 +147,13 @@ def encoding_row(name, dim, order, batch, rounds, device, peak) -> dict:
             continue
         try:
             enc = make_encoding(name, dim, backend).to(device)
-            fwd, bwd = _forward_backward_ms(enc, x, order, rounds, device)
-            row[f"{backend}_fwd_ms"], row[f"{backend}_bwd_ms"] = fwd, bwd
+            forward, backward = _forward_backward(enc, x, order)
+            row[f"{backend}_fwd_ms"] = _timed(forward, rounds, device)
+            row[f"{backend}_bwd_ms"] = _timed(backward, rounds, device)
             if backend == "triton":
-                for kind, ms in (("fwd", fwd), ("bwd", bwd)):
+                for kind, fn in (("fwd", forward), ("bwd", backward)):
+                    kernel = "forward_kernel" if kind == "fwd" else "backward_kernel"
+                    ms = row[f"device_{kind}_ms"] = _device_ms(fn, kernel, rounds)
                     moved = bytes_per_point(enc, order, kind == "bwd") * batch
                     row[f"bound_{kind}"] = moved / ms / 1e6 / peak
         except Exception as err:  # a failed row is reported, the others still run
@@ -311,11 +333,13 @@ def main() -> None:
                     ("kernel fwd ms", "triton_fwd_ms", ".3f"),
                     ("fwd x", "speedup_fwd", ".1f"),
                     ("kernel fwd Mpts/s", "mpts_fwd", ".0f"),
+                    ("fwd kernel-only ms", "device_fwd_ms", ".3f"),
                     ("fwd of bound", "bound_fwd", ".0%"),
                     ("torch bwd ms", "torch_bwd_ms", ".3f"),
                     ("kernel bwd ms", "triton_bwd_ms", ".3f"),
                     ("bwd x", "speedup_bwd", ".1f"),
                     ("kernel bwd Mpts/s", "mpts_bwd", ".0f"),
+                    ("bwd kernel-only ms", "device_bwd_ms", ".3f"),
                     ("bwd of bound", "bound_bwd", ".0%"),
                 ],
             ),

@@ -5,7 +5,7 @@
 >>> field = sg.Field(enc, hidden=(64, 64), out=1)
 """
 
-from . import apps, baselines, bench, encodings, geometry, jet, problems, train
+from . import apps, baselines, bench, encodings, geometry, jet, kernels, problems, train
 from .field import BACKENDS, Field, HardConstraint
 from .jet import Jet
 from .nn import MLP, PirateNet
@@ -17,6 +17,7 @@ __all__ = [
     "baselines",
     "bench",
     "encodings",
+    "kernels",
     "geometry",
     "jet",
     "problems",
