@@ -112,3 +112,15 @@ def test_cli_bench(tmp_path, capsys):
 def test_cli_bench_bad_names_exit_2(argv, message, capsys, tmp_path):
     assert main([*argv, "--steps", "1", "--out", str(tmp_path)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_isolated_runs_measure_memory_each_in_a_fresh_process(tmp_path):
+    kwargs = dict(TINY, methods=["hermite"], problems=["poisson2d"], seeds=2, log=None)
+    result = sg.bench.run("quick", isolate=True, **kwargs)
+    assert "fresh process" in result.meta["memory_note"]
+    first, second = result.records
+    # Both runs start from a fresh interpreter, so both see their own growth (> 0), where in
+    # one process the second would reuse the first's freed memory.
+    assert first["peak_memory_mib"] > 0 and second["peak_memory_mib"] > 0
+    assert first["steps"] == second["steps"] == 2
+    assert "--isolate" in sg.bench.run("quick", **kwargs).meta["memory_note"]

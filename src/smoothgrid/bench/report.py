@@ -101,7 +101,9 @@ def markdown(suite, records: Sequence[dict[str, Any]], meta: dict[str, Any]) -> 
         f"Machine: {meta['machine']}. Budget: {spent}; {meta['seeds']} seed(s); batch "
         f"{meta['batch']} collocation points per step for every method; evaluation every "
         f"{meta['eval_every']} steps; model size {meta['size']}.",
-        f"Memory: {meta['memory']} over the whole run (training and evaluation). Errors are "
+        f"Memory: {meta['memory']} over the whole run (training and evaluation)"
+        + (f"; {meta['memory_note']}" if meta.get("memory_note") else "")
+        + ". Errors are "
         "relative L2 on each problem's test grid; 'best' is the lowest at any evaluation, "
         "'final' the one at the end of the budget. ∞: the target was not reached.",
     ]

@@ -9,8 +9,10 @@ first reached (``inf`` when never), ms per step, peak memory and the parameter c
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import math
+import multiprocessing
 import os
 import platform
 from collections.abc import Callable, Sequence
@@ -160,6 +162,28 @@ def _one_run(
     return record
 
 
+def _isolated_run(
+    spec,
+    method: str,
+    seed: int,
+    suite: Suite,
+    budget: dict[str, Any],
+    device: str,
+    test_resolution: int | None,
+) -> dict[str, Any]:
+    """:func:`_one_run` in a fresh process: the problem is rebuilt there from its spec."""
+    problem = problem_zoo.make(spec.name, **spec.params)
+    if test_resolution is not None:
+        problem = dataclasses.replace(problem, test_resolution=test_resolution)
+    return _one_run(spec, problem, method, seed, suite, budget, torch.device(device))
+
+
+def _run_in_fresh_process(*args: Any) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(_isolated_run, *args).result()
+
+
 def run(
     suite: str | Suite,
     time_budget: float | None = None,
@@ -174,6 +198,7 @@ def run(
     test_resolution: int | None = None,
     log: Callable[[str], None] | None = print,
     command: str | None = None,
+    isolate: bool = False,
 ) -> BenchResult:
     """Run a suite: every method on every problem for every seed, one process.
 
@@ -190,6 +215,9 @@ def run(
         test_resolution: override every problem's test grid (points per axis).
         log: called with one line per finished run (``None``: quiet).
         command: the command line to record with the results.
+        isolate: run each (problem, method, seed) in a fresh process (a few seconds more per
+            run), so that the CPU peak-memory column is each run's own: in one process a later
+            run reuses memory an earlier one freed and its growth reads near zero.
 
     Returns:
         A :class:`BenchResult`. Each record has ``problem``, ``method``, ``backend``, ``seed``,
@@ -237,6 +265,14 @@ def run(
         "targets": list(suite.targets),
         "test_resolution": test_resolution,
         "memory": "peak CUDA memory" if device.type == "cuda" else "peak RSS growth",
+        "memory_note": (
+            ""
+            if device.type == "cuda"
+            else "each run in a fresh process"
+            if isolate
+            else "all runs in one process: after the first, a run reuses memory freed by the "
+            "ones before and its growth reads low (--isolate measures each run alone)"
+        ),
         "command": command,
     }
     records = []
@@ -246,7 +282,12 @@ def run(
             problem = dataclasses.replace(problem, test_resolution=test_resolution)
         for method in suite.methods:
             for seed in range(seeds):
-                record = _one_run(spec, problem, method, seed, suite, budget, device)
+                if isolate:
+                    record = _run_in_fresh_process(
+                        spec, method, seed, suite, budget, str(device), test_resolution
+                    )
+                else:
+                    record = _one_run(spec, problem, method, seed, suite, budget, device)
                 records.append(record)
                 if log is not None:
                     log(
