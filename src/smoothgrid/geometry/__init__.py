@@ -1,6 +1,47 @@
-"""Domains: boxes and space-time cylinders with samplers, test grids and constraint factors."""
+"""Domains and shapes: boxes, space-time cylinders, closed solids (procedural shapes and
+watertight meshes) and the box outside a solid; samplers, test grids and constraint factors.
 
+Mesh files and signed distance to meshes need the ``mesh`` extra (trimesh, libigl), imported
+only when used; see :mod:`.mesh`.
+"""
+
+from . import mesh
 from .box import Box
+from .exterior import BOUNDARY_PARTS, ExteriorDomain
+from .shapes import (
+    blob,
+    box,
+    csg,
+    describe_shapes,
+    difference,
+    intersection,
+    make_shape,
+    shape_names,
+    sphere,
+    torus,
+    union,
+)
+from .solid import Solid, load_solid, project_to_surface
 from .spacetime import SpaceTime
 
-__all__ = ["Box", "SpaceTime"]
+__all__ = [
+    "Box",
+    "SpaceTime",
+    "ExteriorDomain",
+    "BOUNDARY_PARTS",
+    "Solid",
+    "load_solid",
+    "project_to_surface",
+    "mesh",
+    "make_shape",
+    "shape_names",
+    "describe_shapes",
+    "sphere",
+    "torus",
+    "box",
+    "csg",
+    "blob",
+    "union",
+    "intersection",
+    "difference",
+]
