@@ -25,6 +25,7 @@ from .helmholtz import helmholtz2d, helmholtz3d
 from .kirchhoff_love import kirchhoff_love
 from .klein_gordon import klein_gordon
 from .poisson import poisson2d
+from .poisson_mesh import poisson_mesh
 from .taylor_green import taylor_green
 
 __all__ = [
@@ -58,6 +59,10 @@ _REGISTRY: dict[str, tuple[Callable[..., Problem], str]] = {
     "klein_gordon": (klein_gordon, "u_tt - lap u + u^2 = f on [-1,1]^2 x [0,10]"),
     "taylor_green": (taylor_green, "2D Navier-Stokes Taylor-Green vortex, nu = 0.01, (u, v, p)"),
     "kirchhoff_love": (kirchhoff_love, "D lap^2 w = q on the unit square, simply supported"),
+    "poisson_mesh": (
+        poisson_mesh,
+        "lap u = 0 in [-1,1]^3 outside a shape or mesh, u = 1 on it, 0 on the box; FD reference",
+    ),
 }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from torch import Tensor
 
 from ..field import HardConstraint
-from ..geometry import Box, SpaceTime
+from ..geometry import Box, ExteriorDomain, SpaceTime
 from ..jet import Jet
 from .conditions import Condition
 
@@ -29,7 +29,8 @@ class Problem:
     """A PDE on a domain: residual, conditions, exact solution and solver hints.
 
     Attributes:
-        domain: a :class:`~smoothgrid.geometry.Box` or :class:`~smoothgrid.geometry.SpaceTime`.
+        domain: a :class:`~smoothgrid.geometry.Box`, :class:`~smoothgrid.geometry.SpaceTime` or
+            :class:`~smoothgrid.geometry.ExteriorDomain`.
         residual: ``(x (B, d), u) -> (B, k)`` tensor or a dict of them, zero on a solution.
         conditions: boundary / initial / data conditions (losses unless marked ``hard`` and the
             ready-made ``constraint`` is used).
@@ -46,7 +47,7 @@ class Problem:
         suggested: solver / encoding defaults (see :func:`suggested_defaults`).
     """
 
-    domain: Box | SpaceTime
+    domain: Box | SpaceTime | ExteriorDomain
     residual: Residual
     conditions: Sequence[Condition] = ()
     exact: Callable[[Tensor], Tensor] | None = None

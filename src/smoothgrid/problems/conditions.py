@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..geometry import Box, SpaceTime
+from ..geometry import Box, ExteriorDomain, SpaceTime
 from ..jet import Jet
 
 __all__ = [
@@ -36,7 +36,7 @@ Value = Callable[[Tensor], Tensor] | float
 """A number, or ``x (n, d) -> (n, k)`` (or ``(n,)``) values at the points."""
 FieldJet = Callable[[Tensor], Jet]
 Batch = dict[str, Tensor]
-Domain = Box | SpaceTime
+Domain = Box | SpaceTime | ExteriorDomain
 
 
 def evaluate(value: Value, x: Tensor) -> Tensor:
@@ -101,14 +101,22 @@ class Condition:
 
 
 class Dirichlet(Condition):
-    """``u = value`` on the (lateral) boundary. ``value``: number or ``x (n, d) -> (n, k)``."""
+    """``u = value`` on the (lateral) boundary. ``value``: number or ``x (n, d) -> (n, k)``.
+
+    ``part``: only that part of the boundary, by the name the domain's ``sample_boundary``
+    knows (e.g. ``"surface"`` or ``"box"`` of an
+    :class:`~smoothgrid.geometry.ExteriorDomain`); ``None``: all of it.
+    """
 
     name = "dirichlet"
     order = 0
 
-    def __init__(self, value: Value = 0.0, weight: float = 1.0, **kwargs: Any) -> None:
+    def __init__(
+        self, value: Value = 0.0, weight: float = 1.0, part: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(weight, **kwargs)
         self.value = value
+        self.part = part
 
     def sample(
         self,
@@ -119,7 +127,8 @@ class Dirichlet(Condition):
         device: str | torch.device = "cpu",
     ) -> Batch:
         """``{"x": (n, d) boundary points, "value": (n, k)}``."""
-        x, _ = domain.sample_boundary(n, generator, dtype=dtype, device=device)
+        where = {} if self.part is None else {"part": self.part}
+        x, _ = domain.sample_boundary(n, generator, dtype=dtype, device=device, **where)
         return {"x": x, "value": evaluate(self.value, x)}
 
     def residual(self, batch: Batch, u: FieldJet) -> Tensor:

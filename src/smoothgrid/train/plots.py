@@ -40,7 +40,8 @@ def plot_solution(
 
     1D: curves. 2D (also 1+1D space-time, the ``(x, t)`` plane): images over the domain. Higher
     dimensions: the plane of axes 0 and 1 with the other axes at the middle of their range
-    (3D: ``z`` mid-slice; 2D + time: the mid-time slice).
+    (3D: ``z`` mid-slice; 2D + time: the mid-time slice). Points outside the domain (inside the
+    solid of an :class:`~smoothgrid.geometry.ExteriorDomain`) are left blank.
 
     Args:
         problem: gives the domain box, outputs and reference solution.
@@ -61,6 +62,10 @@ def plot_solution(
     exact = None
     if has_reference(problem):
         exact = problem.reference(x).double().reshape(len(x), -1).numpy()
+    outside = ~problem.domain.contains(x).numpy()  # e.g. inside the solid of an ExteriorDomain
+    u[outside] = np.nan
+    if exact is not None:
+        exact[outside] = np.nan
     names = list(problem.outputs)
     kinds = ["prediction"] + (["exact", "|error|"] if exact is not None else [])
     fig = Figure(figsize=(4.2 * len(kinds), 3.6 * len(names)), layout="constrained")
