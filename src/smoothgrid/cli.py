@@ -7,7 +7,12 @@ the sections), solves and prints the final metrics; ``smoothgrid bench SUITE`` r
 by side (see :mod:`smoothgrid.bench`) and writes their table and plots; ``smoothgrid image
 IMAGE --supervise gradient|laplacian|value`` fits an image (a file or a scikit-image sample such
 as ``camera``) from its values or derivatives with one or more methods (see
-:mod:`smoothgrid.apps.image`) and writes ``metrics.json`` and PNGs per method.
+:mod:`smoothgrid.apps.image`) and writes ``metrics.json`` and PNGs per method; ``smoothgrid sdf
+SOURCE --methods hermite,ingp_fd`` fits a signed distance field to a procedural shape
+(``sphere``, ``torus``, ...), a watertight mesh or an oriented point cloud (see
+:mod:`smoothgrid.apps.sdf`) and writes per method the field checkpoint, ``mesh.ply`` with normals
+and curvature per vertex, ``metrics.json`` (Chamfer distance, normal angle, eikonal and curvature
+errors) and PNG slices and renders.
 
 A configuration has the settings of :func:`smoothgrid.train.solve` at the top level (``steps``,
 ``batch``, ``lr``, ...) and three sections::
@@ -37,7 +42,9 @@ import yaml
 from . import baselines, bench, problems
 from . import encodings as encodings_module
 from .apps import image as image_app
+from .apps import sdf as sdf_app
 from .field import Field
+from .geometry import shape_names
 from .train import SOLVE_KEYS, DivergedError, solve
 
 __all__ = ["main", "build_config", "ConfigError"]
@@ -286,6 +293,7 @@ def _bench(args: argparse.Namespace) -> int:
             test_resolution=args.test_resolution,
             log=None if args.quiet else print,
             command=command,
+            isolate=args.isolate,
         )
     except ValueError as error:  # unknown suite, method or problem; bad budget
         raise ConfigError(str(error)) from None
@@ -332,6 +340,57 @@ def _image(args: argparse.Namespace) -> int:
         rows.append(m)
         print(f"{method}: PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.3f}, {m['wall_time']:.1f} s")
     table = image_app.markdown_table(rows)
+    Path(args.out, "results.md").write_text(table + "\n")
+    print(table)
+    return 0
+
+
+def _methods(items: Sequence[str]) -> list[str]:
+    """Method names from ``--methods a,b c``: split on commas, checked against the registry."""
+    methods = [m for item in items for m in item.split(",") if m]
+    for method in methods:
+        if method not in baselines.names():
+            raise _unknown("method", method, baselines.names())
+    return methods
+
+
+def _sdf(args: argparse.Namespace) -> int:
+    if args.device is not None and args.device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda was asked for but CUDA is not available")
+    methods = _methods(args.methods)
+    try:
+        target = sdf_app.load_target(args.source, points=args.points, seed=args.seed)
+    except (FileNotFoundError, ValueError, ImportError) as error:
+        raise ConfigError(str(error)) from None
+    budget = {"time_budget": args.time} if args.time is not None else {"steps": args.steps}
+    if args.time is None and args.steps is None:
+        budget = {"steps": DEFAULT_STEPS}
+    rows = []
+    for method in methods:
+        out = Path(args.out) / method if len(methods) > 1 else Path(args.out)
+        try:
+            result = sdf_app.fit_sdf(
+                target,
+                method=method,
+                batch=args.batch,
+                lr=args.lr,
+                decoder_lr=args.lr,
+                resolution=args.resolution,
+                seed=args.seed,
+                device=args.device or "cpu",
+                out=out,
+                progress=not args.no_progress,
+                **budget,
+            )
+        except ValueError as error:  # bad budget, batch, learning rate or resolution
+            raise ConfigError(str(error)) from None
+        m = result.metrics
+        rows.append(m)
+        curvature = m["mean_curvature_rel_error"]
+        note = "" if curvature is None else f", mean curvature rel. error {curvature:.3f}"
+        print(f"{method}: Chamfer {m['chamfer']:.2e}{note}, {m['wall_time']:.1f} s -> {out}")
+    table = sdf_app.markdown_table(rows)
     Path(args.out, "results.md").write_text(table + "\n")
     print(table)
     return 0
@@ -385,6 +444,9 @@ def _parser() -> argparse.ArgumentParser:
     side.add_argument("--eval-every", type=int, help="steps between evaluations")
     side.add_argument("--test-resolution", type=int, help="test grid points per axis")
     side.add_argument("--quiet", action="store_true", help="no line per finished run")
+    side.add_argument(
+        "--isolate", action="store_true", help="each run in a fresh process (CPU peak memory)"
+    )
     pic = commands.add_parser("image", help="fit an image from its values, gradients or Laplacian")
     pic.add_argument("image", help=f"an image file or a sample: {', '.join(image_app.SAMPLES)}")
     pic.add_argument(
@@ -413,6 +475,40 @@ def _parser() -> argparse.ArgumentParser:
         "--out", default="runs/image", help="output directory (METHOD/ per method when several)"
     )
     pic.add_argument("--no-progress", action="store_true", help="no progress bar")
+    dist = commands.add_parser(
+        "sdf", help="fit a signed distance field to a shape, a mesh or an oriented point cloud"
+    )
+    dist.add_argument(
+        "source",
+        help=f"a shape ({', '.join(shape_names())}), a watertight mesh (.obj .ply .off .stl) or "
+        "a point cloud with normals (.xyz .txt .npy, rows x y z nx ny nz)",
+    )
+    budget = dist.add_mutually_exclusive_group()
+    budget.add_argument("--time", type=float, help="training seconds per method")
+    budget.add_argument("--steps", type=int, help=f"training steps (default {DEFAULT_STEPS})")
+    dist.add_argument(
+        "--methods",
+        nargs="+",
+        default=["hermite"],
+        help="methods, comma- or space-separated, run one after the other (default hermite), "
+        "e.g. hermite,ingp_fd",
+    )
+    dist.add_argument("--batch", type=int, default=4096, help="surface (and box) points per step")
+    dist.add_argument(
+        "--resolution", type=int, default=96, help="marching-cubes nodes per axis (default 96)"
+    )
+    dist.add_argument(
+        "--points", type=int, default=100_000, help="surface points drawn from a shape or mesh"
+    )
+    dist.add_argument(
+        "--lr", type=float, help="learning rate of all parameters (default: the method's)"
+    )
+    dist.add_argument("--seed", type=int, default=0, help="random seed (init and draws)")
+    dist.add_argument("--device", help="cpu or cuda")
+    dist.add_argument(
+        "--out", default="runs/sdf", help="output directory (METHOD/ per method when several)"
+    )
+    dist.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -433,6 +529,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _bench(args)
         if args.command == "image":
             return _image(args)
+        if args.command == "sdf":
+            return _sdf(args)
         return _solve(args)
     except ConfigError as error:
         print(f"smoothgrid: error: {error}", file=sys.stderr)

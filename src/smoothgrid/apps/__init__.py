@@ -2,8 +2,10 @@
 data, fitting loop, metrics and plots. Apps import the core, never each other.
 
 * :mod:`~smoothgrid.apps.image`: an image from its values, its Sobel gradients or its Laplacian.
+* :mod:`~smoothgrid.apps.sdf`: a signed distance field from a mesh, an oriented point cloud or
+  a procedural shape, with its mesh and curvature.
 """
 
-from . import image
+from . import image, sdf
 
-__all__ = ["image"]
+__all__ = ["image", "sdf"]

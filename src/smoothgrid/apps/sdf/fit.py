@@ -1,0 +1,265 @@
+"""Fit a signed distance field to an oriented point cloud with the SIREN loss.
+
+Each step draws ``batch`` surface points (with their normals) from the target's pool and
+``batch`` points uniform in ``[-1, 1]^3``, evaluates the field's first-order jet on both (analytic
+for smoothgrid's grids, the method's own backend for a baseline: finite differences for
+``ingp_fd``), and takes one Adam step on the weighted SIREN loss (:mod:`.losses`). Then the zero
+set is meshed with its curvature (:mod:`.export`) and scored (:mod:`.metrics`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ... import baselines
+from ...field import Field, HardConstraint
+from ...jet import Jet, sqrt
+from ...train import DivergedError, level_scales, lr_factor, save_checkpoint
+from ...train.optim import grid_decoder_adam
+from ...train.runs import describe_field
+from .data import SdfTarget, load_target
+from .export import SurfaceMesh, extract_mesh, write_ply
+from .losses import ALPHA, SDF_WEIGHTS, sdf_terms, total_loss
+from .metrics import sdf_metrics
+from .plots import plot_curvature, plot_slices
+
+__all__ = ["SdfResult", "SDF_GRID", "INIT_RADIUS", "sdf_field", "SpherePrior", "fit_sdf"]
+
+SDF_GRID = dict(levels=8, features=2, min_res=4, max_res=64, log2_table=16)
+"""Grid of the grid methods for an SDF on ``[-1, 1]^3`` (the baselines' 3D CPU size)."""
+
+INIT_RADIUS = 0.5
+"""Radius of the sphere a field starts from (:class:`SpherePrior`), in domain units."""
+
+
+@dataclass
+class SdfResult:
+    """The outcome of :func:`fit_sdf`.
+
+    Attributes:
+        metrics: the scores of :func:`~smoothgrid.apps.sdf.metrics.sdf_metrics` and ``loss``
+            (the last batch's weighted loss), ``steps``, ``wall_time`` (training seconds),
+            ``ms_per_step``, ``parameters``, ``method``, ``backend``, ``target``,
+            ``resolution``.
+        field: the trained field.
+        mesh: its zero set with normals and curvature.
+        out: the directory written, or ``None``.
+    """
+
+    metrics: dict[str, Any]
+    field: Field
+    mesh: SurfaceMesh
+    out: str | None = None
+
+
+class SpherePrior(HardConstraint):
+    """``f = sqrt(|x|^2 + eps^2) - radius + N(x)``: the field starts near the distance to a
+    sphere (IDR's and Neuralangelo's geometric initialisation) and the network ``N`` learns the
+    difference. ``eps`` (domain units) keeps the offset smooth at the origin.
+
+    Attributes:
+        radius, eps: as given (recorded in the checkpoint, to rebuild the field).
+    """
+
+    def __init__(self, radius: float = INIT_RADIUS, eps: float = 0.1) -> None:
+        self.radius, self.eps = float(radius), float(eps)
+
+        def one(X: Jet) -> Jet:
+            return X[..., 0] * 0.0 + 1.0
+
+        def offset(X: Jet) -> Jet:
+            square = X[..., 0] ** 2 + X[..., 1] ** 2 + X[..., 2] ** 2
+            return sqrt(square + self.eps**2) - self.radius
+
+        super().__init__(one, offset)
+
+
+def sdf_field(method: str, init_radius: float | None = INIT_RADIUS, **grid: Any) -> Field:
+    """Method ``method``'s field (:func:`smoothgrid.baselines.make`) on ``[-1, 1]^3``; a grid
+    method gets :data:`SDF_GRID` updated by ``grid``. With ``init_radius`` the field starts as
+    the distance to that sphere (:class:`SpherePrior`). Seed torch first for a reproducible
+    init."""
+    field = baselines.make(method, dim=3)
+    if field.encoding.levels:
+        field = baselines.make(method, dim=3, **{**SDF_GRID, **grid})
+    elif grid:
+        raise ValueError(f"method {method!r} has no grid; got grid options {sorted(grid)}")
+    field.set_bounds(-1.0, 1.0)
+    if init_radius is not None:
+        field.constraint = SpherePrior(init_radius)
+    return field
+
+
+def fit_sdf(
+    target: SdfTarget | str | os.PathLike,
+    method: str = "hermite",
+    field: Field | None = None,
+    steps: int | None = None,
+    time_budget: float | None = None,
+    batch: int = 4096,
+    lr: float | None = None,
+    decoder_lr: float | None = None,
+    level_scale: str | None = None,
+    final_lr_factor: float = 0.1,
+    weights: Mapping[str, float] | None = None,
+    alpha: float = ALPHA,
+    resolution: int = 96,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    out: str | os.PathLike | None = None,
+    progress: bool = False,
+) -> SdfResult:
+    """Fit a signed distance field to ``target`` and score it.
+
+    Args:
+        target: an :class:`~smoothgrid.apps.sdf.data.SdfTarget`, or a shape name, mesh file or
+            point cloud file for :func:`~smoothgrid.apps.sdf.data.load_target`.
+        method: the method whose field is built (:func:`sdf_field`) and whose ``lr``,
+            ``decoder_lr`` and ``level_scale`` are the defaults
+            (:func:`smoothgrid.baselines.settings`); recorded also when ``field`` is given.
+        field: the 3D field to train (its box is set to ``[-1, 1]^3``); default
+            :func:`sdf_field` of ``method``.
+        steps: Adam steps; or
+        time_budget: training seconds (meshing and scoring excluded). Exactly one.
+        batch: surface points per step, and as many points in the box.
+        lr, decoder_lr: learning rates of the encoding's tables and the rest; both decay
+            exponentially to ``final_lr_factor`` times their start.
+        level_scale: per-level step scale of a grid (:func:`smoothgrid.train.level_scales`).
+        weights: loss term -> weight, updating :data:`~.losses.SDF_WEIGHTS`.
+        alpha: decay of the off-surface term (inverse domain units).
+        resolution: marching-cubes nodes per axis of the output mesh.
+        seed: seeds the field's initialisation (when built here) and the draws.
+        device: ``"cpu"``, ``"cuda"``, ...
+        out: a directory for ``field.pt`` (+ ``.json``: the checkpoint), ``mesh.ply`` (normals
+            and curvature per vertex), ``metrics.json``, ``slices.png`` and ``curvature.png``.
+        progress: show a progress bar.
+
+    Returns:
+        An :class:`SdfResult`.
+
+    Raises:
+        ValueError: unknown names, a bad budget or target. DivergedError: a non-finite loss.
+
+    Example:
+        >>> result = fit_sdf("torus", time_budget=60, out="runs/torus")    # doctest: +SKIP
+        >>> result.metrics["mean_curvature_rel_error"]                    # doctest: +SKIP
+    """
+    if (steps is None) == (time_budget is None):
+        raise ValueError("give exactly one of steps= and time_budget= (seconds)")
+    if steps is not None and (not isinstance(steps, int) or steps < 1):
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if time_budget is not None and not time_budget > 0:
+        raise ValueError(f"time_budget must be > 0 seconds, got {time_budget!r}")
+    if not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    unknown = sorted(set(weights or {}) - set(SDF_WEIGHTS))
+    if unknown:
+        raise ValueError(f"unknown loss terms {unknown}; the terms are {sorted(SDF_WEIGHTS)}")
+    if not isinstance(target, SdfTarget):
+        target = load_target(target, seed=seed)
+    settings = baselines.settings(method)
+    lr = settings["lr"] if lr is None else lr
+    decoder_lr = settings.get("decoder_lr", lr) if decoder_lr is None else decoder_lr
+    level_scale = settings.get("level_scale", "none") if level_scale is None else level_scale
+    lr_factor(None, 0.0, final_lr_factor)  # validates final_lr_factor
+    weights = {**SDF_WEIGHTS, **(weights or {})}
+    device = torch.device(device)
+
+    if field is None:
+        torch.manual_seed(seed)
+        field = sdf_field(method)
+    if field.dim != 3 or field.out != 1:
+        raise ValueError(
+            f"an SDF needs a 3D field with one output, got d={field.dim}, C={field.out}"
+        )
+    field.set_bounds(-1.0, 1.0)
+    if field.encoding.levels:
+        field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
+    field.to(device=device, dtype=torch.float32)
+    backend = field.default_backend
+    optimizer = grid_decoder_adam(field, lr, decoder_lr)
+    points = target.points.to(device=device, dtype=torch.float32)
+    normals = target.normals.to(device=device, dtype=torch.float32)
+    generator = torch.Generator(device=device).manual_seed(seed)
+
+    step, train_time, loss_value = 0, 0.0, math.nan
+    bar = tqdm(total=steps, disable=not progress, desc=f"sdf {method}", unit="step")
+    while (step < steps) if steps is not None else (train_time < time_budget):
+        start = time.perf_counter()
+        fraction = step / steps if steps is not None else train_time / time_budget
+        for group in optimizer.param_groups:
+            group["lr"] = group["base_lr"] * lr_factor("exp", fraction, final_lr_factor)
+        pick = torch.randint(len(points), (batch,), generator=generator, device=device)
+        box = torch.rand(batch, 3, generator=generator, device=device) * 2.0 - 1.0
+        surface = field.jet(points[pick], order=1, backend=backend)
+        off_surface = field.jet(box, order=1, backend=backend)
+        terms = sdf_terms(surface, normals[pick], off_surface, target.sign(box), alpha)
+        loss = total_loss(terms, weights)
+        loss_value = float(loss.detach())
+        if not math.isfinite(loss_value):
+            raise DivergedError(f"the SDF loss became {loss_value} at step {step}", step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        train_time += time.perf_counter() - start
+        step += 1
+        bar.update(1)
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{loss_value:.3g}")
+    bar.close()
+
+    field.eval()
+    mesh = extract_mesh(field, resolution, backend)
+    metrics = sdf_metrics(field, target, mesh.vertices, mesh.faces, backend=backend)
+    metrics.update(
+        loss=loss_value,
+        steps=step,
+        wall_time=train_time,
+        ms_per_step=1000.0 * train_time / step,
+        parameters=sum(p.numel() for p in field.parameters()),
+        method=method,
+        backend=backend,
+        target=target.name,
+        resolution=resolution,
+    )
+    if out is not None:
+        _write(Path(out), field, optimizer, mesh, metrics)
+    return SdfResult(metrics, field, mesh, None if out is None else str(out))
+
+
+def _write(
+    out: Path,
+    field: Field,
+    optimizer: torch.optim.Optimizer,
+    mesh: SurfaceMesh,
+    metrics: dict[str, Any],
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    prior = field.constraint
+    meta = {
+        "step": metrics["steps"],
+        "method": metrics["method"],
+        **describe_field(field),
+        "sphere_prior": {"radius": prior.radius, "eps": prior.eps}
+        if isinstance(prior, SpherePrior)
+        else None,
+    }
+    save_checkpoint(out / "field.pt", field, optimizer, {**meta, "metrics": metrics})
+    write_ply(out / "mesh.ply", mesh)
+    title = f"{metrics['method']} on {metrics['target']}: Chamfer {metrics['chamfer']:.2e}"
+    plot_slices(field, out / "slices.png", backend=metrics["backend"], title=title)
+    if len(mesh.faces):
+        plot_curvature(mesh, out / "curvature.png", title=title)
