@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # One prepared GPU session for the fused kernels: a Triton smoke test, the kernel parity tests on
 # the GPU (in the background, they mostly compile), then benchmarks/gpu.py; optionally a timed
-# solve on the kernel path. Results go to $OUT (default ./gpu_out): gpu.txt, kernel_tests.txt,
-# gpu_kernels.md, solve.txt, log.txt.
+# solve on the kernel path and (PAPER=1) rows of the `paper` bench suite. Results go to $OUT
+# (default ./gpu_out): gpu.txt, kernel_tests.txt, gpu_kernels.md, solve.txt, paper.md, log.txt.
 #   bash benchmarks/gpu_kernels.sh                  # on the GPU machine
 #   SOLVE=0 TESTS=0 bash benchmarks/gpu_kernels.sh  # the benchmark only
+#   BENCH=0 SOLVE=0 TESTS=0 PAPER=1 PAPER_TIME=20 bash benchmarks/gpu_kernels.sh  # paper rows only
 set -u
 OUT=${OUT:-gpu_out}; PY=${PYTHON:-python3}
 mkdir -p "$OUT"; export PYTHONPATH=src PYTHONUNBUFFERED=1
@@ -28,11 +29,17 @@ if [ "${TESTS:-1}" = 1 ]; then
   (timeout "${TESTS_TIMEOUT:-360}" "$PY" -m pytest -q -p no:cacheprovider tests/test_kernels.py > "$OUT/kernel_tests.txt" 2>&1;
    echo "exit $?" >> "$OUT/kernel_tests.txt") &
 fi
-timeout "${BENCH_TIMEOUT:-420}" "$PY" benchmarks/gpu.py --out "$OUT/gpu_kernels.md" --rounds "${ROUNDS:-20}"
+[ "${BENCH:-1}" = 1 ] && timeout "${BENCH_TIMEOUT:-420}" "$PY" benchmarks/gpu.py --out "$OUT/gpu_kernels.md" --rounds "${ROUNDS:-20}"
 wait
 tail -3 "$OUT/kernel_tests.txt" 2>/dev/null
 if [ "${SOLVE:-1}" = 1 ]; then
   timeout 100 "$PY" -m smoothgrid solve helmholtz2d --device cuda --time 30 --set batch=65536 \
       --set final_lr_factor=0.05 --out /tmp/sg_solve --no-progress > "$OUT/solve.txt" 2>&1
   tail -5 "$OUT/solve.txt"; grep -h "steps\|rel_l2" /tmp/sg_solve/metrics.json >> "$OUT/solve.txt" 2>/dev/null
+fi
+if [ "${PAPER:-0}" = 1 ]; then  # ~ methods x problems x PAPER_TIME seconds, plus evaluations
+  timeout "${PAPER_TIMEOUT:-540}" "$PY" -m smoothgrid bench paper --device cuda --time "${PAPER_TIME:-20}" \
+      --methods ${PAPER_METHODS:-hermite pinn siren piratenet ingp_fd} \
+      --problems ${PAPER_PROBLEMS:-helmholtz2d_10_10 convection flow_mixing} --out /tmp/sg_paper
+  cp /tmp/sg_paper/results.md "$OUT/paper.md" 2>/dev/null
 fi
