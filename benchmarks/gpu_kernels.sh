@@ -2,7 +2,8 @@
 # One prepared GPU session for the fused kernels: a Triton smoke test, the kernel parity tests on
 # the GPU (in the background, they mostly compile), then benchmarks/gpu.py; optionally a timed
 # solve on the kernel path and (PAPER=1) rows of the `paper` bench suite. Results go to $OUT
-# (default ./gpu_out): gpu.txt, kernel_tests.txt, gpu_kernels.md, solve.txt, paper.md, log.txt.
+# (default ./gpu_out): gpu.txt, kernel_tests.txt, gpu_kernels.md, kernel_layouts.txt, solve.txt,
+# paper.md, log.txt.
 #   bash benchmarks/gpu_kernels.sh                  # on the GPU machine
 #   SOLVE=0 TESTS=0 bash benchmarks/gpu_kernels.sh  # the benchmark only
 #   BENCH=0 SOLVE=0 TESTS=0 PAPER=1 PAPER_TIME=20 bash benchmarks/gpu_kernels.sh  # paper rows only
@@ -30,6 +31,7 @@ if [ "${TESTS:-1}" = 1 ]; then
    echo "exit $?" >> "$OUT/kernel_tests.txt") &
 fi
 [ "${BENCH:-1}" = 1 ] && timeout "${BENCH_TIMEOUT:-420}" "$PY" benchmarks/gpu.py --out "$OUT/gpu_kernels.md" --rounds "${ROUNDS:-20}"
+[ "${LAYOUTS:-1}" = 1 ] && timeout 150 "$PY" benchmarks/kernel_layouts.py | tee "$OUT/kernel_layouts.txt"
 wait
 tail -3 "$OUT/kernel_tests.txt" 2>/dev/null
 if [ "${SOLVE:-1}" = 1 ]; then
