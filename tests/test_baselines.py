@@ -12,7 +12,7 @@ from conftest import assert_rel, autograd_derivatives
 
 import smoothgrid as sg
 from smoothgrid import baselines
-from smoothgrid.encodings import FourierEncoding, IdentityEncoding
+from smoothgrid.encodings import FourierEncoding, GaussianEncoding, IdentityEncoding
 
 DTYPE = torch.float64
 
@@ -27,6 +27,7 @@ TINY = {
     "fourier_mlp": (dict(hidden=(32, 32), frequencies=16, scale=0.5), 1e-2, 0.2),
     "siren": (dict(hidden=(64, 64), omega0=5.0), 1e-3, 0.2),
     "piratenet": (dict(hidden=32, frequencies=16, scale=0.5), 1e-2, 0.2),
+    "pig": (dict(gaussians=64), 1e-2, 0.2),
     "ingp_fd": (GRID, 1e-2, 0.2),
     "dinf_grid": (GRID, 1e-2, 0.2),
     "hermite": (GRID, 1e-2, 0.2),
@@ -43,7 +44,7 @@ def tiny_poisson():
 def test_every_method_has_a_tiny_setting():
     assert set(TINY) == set(baselines.names())
     assert baselines.names(smoothgrid=False) == [
-        "pinn", "fourier_mlp", "siren", "piratenet", "ingp_fd", "dinf_grid"
+        "pinn", "fourier_mlp", "siren", "piratenet", "pig", "ingp_fd", "dinf_grid"
     ]  # fmt: skip
     assert set(baselines.describe()) == set(baselines.names())
 
@@ -98,8 +99,11 @@ def test_non_grid_field_rejects_grid_settings():
         lambda d, p: FourierEncoding(d, frequencies=5, scale=0.7,
                                      bounds=([-1.0, 0.5, 0.0][:d], [2.0, 1.5, 3.0][:d]),
                                      periodic=p),
+        lambda d, p: GaussianEncoding(d, gaussians=12, features=3,
+                                      bounds=([-1.0, 0.5, 0.0][:d], [2.0, 1.5, 3.0][:d]),
+                                      periodic=p),
     ],
-    ids=["identity", "fourier"],
+    ids=["identity", "fourier", "gaussians"],
 )  # fmt: skip
 @pytest.mark.parametrize("dim, periodic", [(1, ()), (2, (0,)), (3, (1, 2))])
 def test_coordinate_encoding_jets_match_autograd(make_encoding, dim, periodic, gen):
@@ -117,6 +121,20 @@ def test_coordinate_encoding_jets_match_autograd(make_encoding, dim, periodic, g
     assert_rel(lap, hess[..., 0, 0], 1e-10, "lap")
 
 
+def test_gaussian_encoding_wraps_on_a_periodic_axis_and_checks_its_arguments():
+    enc = GaussianEncoding(2, gaussians=8, bounds=(0.0, 2.0), periodic=(1,))
+    a, b = enc(torch.tensor([[0.3, 0.0]])), enc(torch.tensor([[0.3, 2.0]]))
+    assert enc.out_features == 4 and torch.allclose(a, b, atol=1e-6)
+    # Moving a Gaussian moves its bump: the features depend on the learnable centres.
+    before = enc(torch.tensor([[0.5, 0.5]]))
+    with torch.no_grad():
+        enc.mu.add_(0.1)
+    assert not torch.allclose(before, enc(torch.tensor([[0.5, 0.5]])))
+    for bad in (dict(gaussians=0), dict(features=0), dict(sigma=0.0)):
+        with pytest.raises(ValueError):
+            GaussianEncoding(2, **bad)
+
+
 def test_periodic_identity_encoding_wraps():
     enc = IdentityEncoding(2, bounds=(0.0, 2.0), periodic=(0,))
     a = enc(torch.tensor([[0.0, 0.3]]))
@@ -128,6 +146,7 @@ def test_periodic_identity_encoding_wraps():
     ("siren", dict(hidden=(32, 32))),
     ("piratenet", dict(hidden=16, frequencies=6, blocks=2)),
     ("fourier_mlp", dict(hidden=(16,), frequencies=6)),
+    ("pig", dict(gaussians=16, hidden=(8,))),
 ])  # fmt: skip
 def test_field_jets_match_autograd(name, options, gen):
     torch.manual_seed(2)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import encodings
-from ..encodings import FourierEncoding, IdentityEncoding
+from ..encodings import FourierEncoding, GaussianEncoding, IdentityEncoding
 from ..field import Field
 from ..nn import PirateNet
 
@@ -105,6 +105,20 @@ def _piratenet(
     return Field(enc, out=out, decoder=decoder)
 
 
+def _pig(
+    dim: int,
+    out: int,
+    periodic: Sequence[int],
+    paper: bool,
+    gaussians: int | None = None,
+    features: int = 4,
+    hidden: Sequence[int] = (16,),
+) -> Field:
+    gaussians = gaussians or (4096 if paper else 512)
+    enc = GaussianEncoding(dim, gaussians=gaussians, features=features, periodic=periodic)
+    return Field(enc, hidden=hidden, out=out, activation="tanh")
+
+
 def _grid_size(dim: int, paper: bool) -> dict[str, int]:
     """The grids of the grid methods: BENCHMARKS.md's CPU prototype (small), or the derivative
     benchmark's realistic size (paper; 3D+ with ``T = 2^17``: Hermite then has ~34M parameters,
@@ -155,6 +169,8 @@ METHODS: dict[str, Method] = {
                "autograd", _siren, "autograd", {"lr": 1e-4}),
         Method("piratenet", "PirateNet: Fourier features, gated residual blocks, random weight "
                "factorisation (jaxpi); autograd", _piratenet, "autograd", _BASELINE_LR),
+        Method("pig", "Physics-Informed Gaussians: learnable Gaussian features + small MLP "
+               "(Kang et al.); autograd", _pig, "autograd", {"lr": 5e-3, "decoder_lr": 1e-3}),
         Method("ingp_fd", "linear hash grid + MLP, finite differences (Instant-NGP-FD, "
                "Neuralangelo)", _grid_method("linear"), "fd", _GRID_PLAIN),
         Method("dinf_grid", "dense Gaussian-RBF grid + MLP, autograd (∂∞-Grid)",

@@ -12,8 +12,9 @@
 | ``rbf`` | normalized Gaussian RBF over a ring neighbourhood (∂∞-Grid) | C∞ in cells |
 | ``hermite`` | cubic Hermite of stored values and derivatives (Hermite-NGP) | C1, C∞ in cells |
 
-These are the grid encodings (:func:`names`). The coordinate encodings of the baselines,
-:class:`IdentityEncoding` and :class:`FourierEncoding`, are built directly; every encoding
+These are the grid encodings (:func:`names`). The encodings of the baselines,
+:class:`IdentityEncoding`, :class:`FourierEncoding` and :class:`GaussianEncoding` (PIG), are
+built directly; every encoding
 implements the :class:`Encoding` protocol that :class:`~smoothgrid.Field` needs.
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 
 from .base import GridEncoding
 from .coordinates import FourierEncoding, IdentityEncoding
+from .gaussians import GaussianEncoding
 from .grid import HASH_PRIMES, hash_index, level_resolutions
 from .protocol import Encoding
 from .rbf import RBFEncoding
@@ -37,6 +39,7 @@ __all__ = [
     "GridEncoding",
     "IdentityEncoding",
     "FourierEncoding",
+    "GaussianEncoding",
     "LinearEncoding",
     "SmoothEncoding",
     "HermiteEncoding",
