@@ -112,7 +112,8 @@ def suggested_defaults(dim: int, **overrides: Any) -> dict:
 
     Keys: ``encoding_name``; ``encoding`` (keyword arguments of ``sg.encodings.make`` besides
     name and dim); ``hidden``; ``activation``; ``batch``; ``steps``; ``lr``; ``decoder_lr``.
-    ``overrides`` replace top-level keys; an ``encoding`` override is merged.
+    ``overrides`` replace top-level keys or add other ``sg.solve`` settings (``stratified``,
+    ``decay``, ``final_lr_factor``, ...); an ``encoding`` override is merged.
     """
     out: dict[str, Any] = {
         "encoding_name": "hermite",
