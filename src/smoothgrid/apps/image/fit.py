@@ -12,19 +12,18 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ... import baselines
 from ...field import Field
 from ...jet import Jet
-from ...train import DivergedError, level_scales, lr_factor
+from ...train import level_scales, lr_factor
+from ...train.loop import budgeted_loop
 from ...train.metrics import predict
 from ...train.optim import grid_decoder_adam
 from .data import (
@@ -187,30 +186,15 @@ def fit_image(
     norm = float(target[pool].square().sum(1).mean()) or 1.0
     generator = torch.Generator(device=device).manual_seed(seed)
 
-    step, train_time, loss_value = 0, 0.0, math.nan
-    bar = tqdm(total=steps, disable=not progress, desc=f"image {supervise}", unit="step")
-    while (step < steps) if steps is not None else (train_time < time_budget):
-        start = time.perf_counter()
-        fraction = step / steps if steps is not None else train_time / time_budget
-        for group in optimizer.param_groups:
-            group["lr"] = group["base_lr"] * lr_factor("exp", fraction, final_lr_factor)
+    def loss_of_step() -> torch.Tensor:
         pick = pool[torch.randint(len(pool), (batch,), generator=generator, device=device)]
         u = field.jet(coords[pick], order=_ORDER[supervise], backend=backend)
-        loss = (_supervised(u, supervise) - target[pick]).square().sum(1).mean() / norm
-        loss_value = float(loss.detach())
-        if not math.isfinite(loss_value):
-            raise DivergedError(f"the image loss became {loss_value} at step {step}", step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        train_time += time.perf_counter() - start
-        step += 1
-        bar.update(1)
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{loss_value:.3g}")
-    bar.close()
+        return (_supervised(u, supervise) - target[pick]).square().sum(1).mean() / norm
+
+    step, train_time, loss_value = budgeted_loop(
+        optimizer, loss_of_step, steps, time_budget, final_lr_factor, device, progress,
+        "image", f"image {supervise}", postfix_every=50,
+    )  # fmt: skip
 
     raw = predict(field, coords).double().cpu().numpy().reshape(truth.shape)
     metrics: dict[str, Any] = image_metrics(raw, truth, supervise)

@@ -10,21 +10,19 @@ set is meshed with its curvature (:mod:`.export`) and scored (:mod:`.metrics`).
 from __future__ import annotations
 
 import json
-import math
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from ... import baselines
 from ...field import Field, HardConstraint
 from ...jet import Jet, sqrt
-from ...train import DivergedError, level_scales, lr_factor, save_checkpoint
+from ...train import level_scales, lr_factor, save_checkpoint
+from ...train.loop import budgeted_loop
 from ...train.optim import grid_decoder_adam
 from ...train.runs import describe_field
 from .data import SdfTarget, load_target
@@ -192,33 +190,18 @@ def fit_sdf(
     normals = target.normals.to(device=device, dtype=torch.float32)
     generator = torch.Generator(device=device).manual_seed(seed)
 
-    step, train_time, loss_value = 0, 0.0, math.nan
-    bar = tqdm(total=steps, disable=not progress, desc=f"sdf {method}", unit="step")
-    while (step < steps) if steps is not None else (train_time < time_budget):
-        start = time.perf_counter()
-        fraction = step / steps if steps is not None else train_time / time_budget
-        for group in optimizer.param_groups:
-            group["lr"] = group["base_lr"] * lr_factor("exp", fraction, final_lr_factor)
+    def loss_of_step() -> torch.Tensor:
         pick = torch.randint(len(points), (batch,), generator=generator, device=device)
         box = torch.rand(batch, 3, generator=generator, device=device) * 2.0 - 1.0
         surface = field.jet(points[pick], order=1, backend=backend)
         off_surface = field.jet(box, order=1, backend=backend)
         terms = sdf_terms(surface, normals[pick], off_surface, target.sign(box), alpha)
-        loss = total_loss(terms, weights)
-        loss_value = float(loss.detach())
-        if not math.isfinite(loss_value):
-            raise DivergedError(f"the SDF loss became {loss_value} at step {step}", step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        train_time += time.perf_counter() - start
-        step += 1
-        bar.update(1)
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{loss_value:.3g}")
-    bar.close()
+        return total_loss(terms, weights)
+
+    step, train_time, loss_value = budgeted_loop(
+        optimizer, loss_of_step, steps, time_budget, final_lr_factor, device, progress,
+        "SDF", f"sdf {method}", postfix_every=20,
+    )  # fmt: skip
 
     field.eval()
     mesh = extract_mesh(field, resolution, backend)
