@@ -21,16 +21,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
-from ..jet import Jet, _check_order, exp, linear, sin, square
-from .coordinates import unit_jet
-from .protocol import Encoding
+from ..jet import Jet, exp, linear, sin, square
+from .coordinates import IdentityEncoding
 
 __all__ = ["GaussianEncoding"]
 
 
-class GaussianEncoding(Encoding):
+class GaussianEncoding(IdentityEncoding):
     """Learnable Gaussian features (PIG) on the unit box (see the module docstring).
 
     Args:
@@ -42,7 +41,9 @@ class GaussianEncoding(Encoding):
         init_scale: feature vectors start uniform in ``[-init_scale, init_scale]``.
         bounds, periodic: see :class:`~smoothgrid.encodings.protocol.Encoding`.
 
-    Centres start uniform in the box (drawn from torch's global generator).
+    Centres start uniform in the box (drawn from torch's global generator). Values and jets
+    come from :class:`~smoothgrid.encodings.coordinates.IdentityEncoding`'s machinery (the
+    features of the unit-box jet); only the features differ.
 
     Example:
         >>> enc = GaussianEncoding(2, gaussians=64, features=4)
@@ -99,24 +100,6 @@ class GaussianEncoding(Encoding):
             term = square(offset) * torch.exp(-2.0 * self.log_sigma[:, j]).to(dtype)
             exponent = term if exponent is None else exponent + term
         return linear(exp(exponent * -0.5), self.weight.to(dtype))
-
-    def encode_unit(self, unit: Tensor) -> Tensor:
-        """``(B, d)`` unit-box points -> ``(B, F)``."""
-        return self._features(Jet(unit)).value
-
-    def jet(
-        self,
-        x: Tensor,
-        order: int = 2,
-        hessian: bool = False,
-        lap_axes: Sequence[int] | None = None,
-    ) -> Jet:
-        """Features of ``x: (B, d)`` with analytic derivatives in domain coordinates
-        (``C = F``)."""
-        _check_order(order)
-        lap_axes = self._check_lap_axes(lap_axes)
-        extent = (self.bounds[1] - self.bounds[0]).to(x.dtype)
-        return self._features(unit_jet(self.to_unit(x), extent, order, hessian, lap_axes))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, gaussians={self.gaussians}, features={self.features}"
