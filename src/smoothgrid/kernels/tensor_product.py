@@ -255,6 +255,28 @@ def _weight(
 
 
 @triton.jit
+def _weights(
+    ts,
+    scales,
+    level_scale,
+    CORNER: tl.constexpr,
+    COEFF: tl.constexpr,
+    SPEC: tl.constexpr,
+    K: tl.constexpr,
+    NT: tl.constexpr,
+    DIM: tl.constexpr,
+    STEP: tl.constexpr,
+):
+    """The ``K``-tuple of :func:`_weight` over every jet component."""
+    weights = ()
+    for c in tl.static_range(K):
+        weights = weights + (
+            _weight(ts, scales, level_scale, CORNER, COEFF, c, SPEC, NT, DIM, STEP),
+        )
+    return weights
+
+
+@triton.jit
 def forward_kernel(
     unit_ptr,
     table_ptr,
@@ -293,10 +315,7 @@ def forward_kernel(
     for corner in tl.static_range(2**DIM):
         row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC)
         for m in tl.static_range(M):
-            weights = ()
-            for c in tl.static_range(K):
-                w = _weight(ts, scales, level_scale, corner, m, c, SPEC, NT, DIM, STEP)
-                weights = weights + (w,)
+            weights = _weights(ts, scales, level_scale, corner, m, SPEC, K, NT, DIM, STEP)
             coeffs = ()
             for f in tl.static_range(F):
                 value = tl.load(table_ptr + (row * M + m) * F + f, mask=mask, other=0.0)
@@ -352,10 +371,7 @@ def backward_kernel(
     for corner in tl.static_range(2**DIM):
         row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC)
         for m in tl.static_range(M):
-            weights = ()
-            for c in tl.static_range(K):
-                w = _weight(ts, scales, level_scale, corner, m, c, SPEC, NT, DIM, STEP)
-                weights = weights + (w,)
+            weights = _weights(ts, scales, level_scale, corner, m, SPEC, K, NT, DIM, STEP)
             for f in tl.static_range(F):
                 total = weights[0] * grads[f]
                 for c in tl.static_range(1, K):
