@@ -9,6 +9,7 @@ import math
 import pytest
 import torch
 
+import smoothgrid as sg
 import smoothgrid.problems as P
 from smoothgrid.jet import Jet, linear, sin
 from smoothgrid.problems.heat import bumps
@@ -101,20 +102,70 @@ def test_exact_solution_satisfies_residual(name):
 
 
 def test_kirchhoff_love_fourth_order_by_autograd():
-    problem = PROBLEMS["kirchhoff_love"]
-    assert problem.order == 4
+    problem = P.make("kirchhoff_love", formulation="biharmonic")
+    assert problem.order == 4 and problem.outputs == ("w",)
     x = problem.domain.sample_interior(64, gen(2), dtype=F64)
-    q = torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])
     r = problem.residual(x, problem.exact)
-    assert r.shape == (64, 1) and r.abs().max() < 1e-12 * q.abs().max() + 1e-13
+    assert r.shape == (64, 1) and r.abs().max() < 1e-12
     assert problem.residual(x, lambda p: problem.exact(p) + wiggle(p)).abs().max() > 1e-3
     # autograd_laplacian on a known function: lap (x^2 y^3) = 2 y^3 + 6 x^2 y
     p = x.clone().requires_grad_(True)
     lap = autograd_laplacian(p[:, :1] ** 2 * p[:, 1:] ** 3, p)
     expected = 2 * x[:, 1:] ** 3 + 6 * x[:, :1] ** 2 * x[:, 1:]
     assert torch.allclose(lap, expected, atol=1e-13)
-    stiff = P.make("kirchhoff_love", D=2.0, q0=3.0)
+    stiff = P.make("kirchhoff_love", D=2.0, q0=3.0, formulation="biharmonic")
     assert stiff.residual(x, stiff.exact).abs().max() < 1e-11
+    # the residual is scaled by 1 / q0: a zero plate gives -sin(pi x) sin(pi y) for any q0
+    q = torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])
+    zero = stiff.residual(x, lambda p: 0.0 * p[:, :1] * p[:, 1:] ** 4)
+    assert torch.allclose(zero, -q, atol=1e-14)
+    for cond in stiff.conditions:
+        batch = cond.sample(stiff.domain, 48, gen(4), dtype=F64)
+        r = cond.residual(batch, lambda p, c=cond: autograd_jet(stiff.exact, p, stiff, c.order))
+        assert r.abs().max() < 1e-12
+
+
+@pytest.mark.parametrize(("D", "q0"), [(1.0, 1.0), (2.0, 3.0)])
+def test_kirchhoff_love_mixed_formulation(D, q0):
+    problem = P.make("kirchhoff_love", D=D, q0=q0)
+    assert problem.order == 2 and problem.outputs == ("w", "m") and problem.error_outputs == (0,)
+    x = problem.domain.sample_interior(64, gen(11), dtype=F64)
+    amplitude = q0 / (4 * math.pi**4 * D)
+    s = torch.sin(math.pi * x[:, :1]) * torch.sin(math.pi * x[:, 1:])
+    exact = problem.exact(x)
+    assert torch.allclose(exact[:, :1], amplitude * s, atol=1e-15)
+    # m is lap w, by autograd on the exact w alone
+    w_jet = autograd_jet(lambda p: problem.exact(p)[:, :1], x, problem, 2)
+    assert torch.allclose(exact[:, 1:], w_jet.lap, rtol=1e-12, atol=1e-15)
+    # each residual is of order one on the exact mode's parts (the scalings) and zero on it
+    r = residuals(problem, x, autograd_jet(problem.exact, x, problem, 2))
+    assert set(r) == {"plate", "moment"}
+    assert all(v.shape == (64, 1) and v.abs().max() < 1e-12 for v in r.values())
+    scale = term_scale(problem, x, autograd_jet(problem.exact, x, problem, 2))
+    assert all(0.5 < v < 2.0 for v in scale.values()), scale
+    # the constraint's factor at the centre is (W, M): decoder outputs of order one
+    centre = torch.tensor([[0.5, 0.5]], dtype=F64)
+    factor = problem.constraint.factor(Jet.coordinates(centre, order=0)).value
+    expected = torch.tensor([[amplitude, 2 * math.pi**2 * amplitude]], dtype=F64)
+    assert torch.allclose(factor, expected)
+
+
+def test_kirchhoff_love_hard_constraint_zeroes_both_outputs_of_a_field():
+    problem = PROBLEMS["kirchhoff_love"]
+    torch.manual_seed(0)
+    enc = sg.encodings.make("hermite", dim=2, levels=3, min_res=4, max_res=16, log2_table=10)
+    field = sg.Field(enc, hidden=(16,), out=2, constraint=problem.constraint)
+    field.set_bounds(*problem.domain.bounds)
+    field.to(F64)
+    xb, _ = problem.domain.sample_boundary(200, gen(12), dtype=F64)
+    assert field.jet(xb, order=2).value.abs().max() < 1e-15
+    inside = field(problem.domain.sample_interior(200, gen(13), dtype=F64))
+    assert inside.shape == (200, 2) and (inside.abs().amax(0) > 1e-6).all()
+
+
+def test_kirchhoff_love_unknown_formulation():
+    with pytest.raises(ValueError, match="unknown formulation 'plate'.*mixed, biharmonic"):
+        P.make("kirchhoff_love", formulation="plate")
 
 
 def test_nonlinear_heat_residual_on_a_manufactured_solution():
@@ -166,6 +217,30 @@ def test_hard_constraint_enforces_its_conditions(name):
     assert u.channels == len(problem.outputs) and u.value.abs().max() > 1e-3
     if problem.exact is not None:  # the network output matters inside the domain
         assert (u.value - problem.exact(x)).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("k", [1.0, 2.5])
+def test_klein_gordon_constraint_holds_for_a_random_field_and_stays_of_order_one(k):
+    problem = P.make("klein_gordon", k=k)
+    torch.manual_seed(0)
+    enc = sg.encodings.make("hermite", dim=3, levels=3, min_res=2, max_res=8, init_scale=0.5)
+    field = sg.Field(enc, hidden=(16,), constraint=problem.constraint)
+    field.set_bounds(*problem.domain.bounds)
+    field.to(F64)
+    x0 = problem.domain.sample_initial(256, gen(11), dtype=F64)
+    u = field.jet(x0, order=2, hessian=True)
+    xs, ys = x0[:, :1], x0[:, 1:2]
+    assert torch.allclose(u.value, xs + ys, rtol=0, atol=1e-14)  # u(0) = x + y
+    assert torch.allclose(u.d(2), k * xs * ys, rtol=0, atol=1e-14)  # u_t(0) = k x y
+    assert u.d2(2, 2).abs().max() > 1e-3  # u_tt(0) is the network's
+    # N = (u* - offset) / factor, the network output the exact solution asks for, is of the
+    # size of u* over the whole window (t^2 N needed N ~ 1e-2 at t = 10).
+    x = problem.domain.grid((9, 9, 201))
+    x = x[x[:, 2] > 0]
+    X = Jet.coordinates(x, order=0)
+    n = (problem.exact(x) - problem.constraint.offset(X).value) / problem.constraint.factor(X).value
+    late = x[:, 2] > 5
+    assert n.abs().max() < 8 and n[late].abs().max() > 0.5
 
 
 def test_boundary_factors_of_zero_dirichlet_problems_vanish():

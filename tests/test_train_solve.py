@@ -157,9 +157,33 @@ def test_float64_and_other_backends(backend):
 
 
 def test_fourth_order_problem_uses_autograd_on_the_field():
-    problem = dataclasses.replace(make("kirchhoff_love"), test_resolution=16)
+    problem = dataclasses.replace(
+        make("kirchhoff_love", formulation="biharmonic"), test_resolution=16
+    )
     field = tiny_field(name="rbf")
     result = solve(problem, field, steps=2, batch=32, progress=False)
     assert set(result.history[-1]) >= {"loss_residual", "loss_boundary_laplacian"}
     assert "loss_dirichlet" not in result.history[-1]  # enforced by the hard constraint
     assert math.isfinite(result.metrics["loss"])
+
+
+def test_kirchhoff_love_mixed_formulation_trains_w():
+    problem = dataclasses.replace(make("kirchhoff_love"), test_resolution=32)
+    torch.manual_seed(0)
+    enc = sg.encodings.make("hermite", dim=2, levels=3, min_res=4, max_res=16, log2_table=10)
+    field = sg.Field(enc, hidden=(16,), out=2)
+    field.set_bounds(*problem.domain.bounds)
+    field.constraint = problem.constraint
+    x = problem.test_points()
+    w = problem.exact(x)[:, :1]
+
+    def w_error() -> float:
+        with torch.no_grad():
+            return ((field(x.float()).double()[:, :1] - w).norm() / w.norm()).item()
+
+    start = w_error()
+    result = solve(problem, field, steps=100, batch=256, eval_every=50, progress=False)
+    assert set(result.history[-1]) >= {"loss_plate", "loss_moment"}
+    assert "loss_dirichlet" not in result.history[-1]  # both outputs vanish by construction
+    assert start > 0.3 and result.metrics["rel_l2"] < 1e-2
+    assert w_error() == pytest.approx(result.metrics["rel_l2"], rel=1e-3)  # the error of w

@@ -58,7 +58,10 @@ _REGISTRY: dict[str, tuple[Callable[..., Problem], str]] = {
     "advection2d": (flow_mixing, "alias of flow_mixing"),
     "klein_gordon": (klein_gordon, "u_tt - lap u + u^2 = f on [-1,1]^2 x [0,10]"),
     "taylor_green": (taylor_green, "2D Navier-Stokes Taylor-Green vortex, nu = 0.01, (u, v, p)"),
-    "kirchhoff_love": (kirchhoff_love, "D lap^2 w = q on the unit square, simply supported"),
+    "kirchhoff_love": (
+        kirchhoff_love,
+        "D lap^2 w = q on the unit square, simply supported; mixed (w, m = lap w) or biharmonic",
+    ),
     "poisson_mesh": (
         poisson_mesh,
         "lap u = 0 in [-1,1]^3 outside a shape or mesh, u = 1 on it, 0 on the box; FD reference",
