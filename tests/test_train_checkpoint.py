@@ -137,3 +137,19 @@ def test_ctrl_c_finishes_the_step_then_saves(tmp_path):
     _, meta = load_checkpoint(tmp_path / "checkpoint.pt")
     assert meta["step"] == 8  # step 7 was completed before stopping
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_resume_with_rad_keeps_the_pool(tmp_path):
+    """The interrupt falls between two RAD pools: the resumed run must reuse the saved pool."""
+    settings = {**SETTINGS, "adaptive": "rad", "rad_pool": 2, "rad_every": 7}
+    full = solve(poisson(), tiny_field(), **settings)
+    # residual calls: 2 per new pool (steps 0, 7, 14, ...) and 1 per step
+    with pytest.raises(KeyboardInterrupt):
+        solve(poisson(fail_at=32, error=KeyboardInterrupt), tiny_field(), out=tmp_path,
+              **settings)  # fmt: skip
+    _, meta = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert meta["step"] == 24  # pool of step 21 in use
+    resumed = solve(poisson(), tiny_field(seed=1), out=tmp_path, resume=True, **settings)
+    for a, b in zip(full.field.parameters(), resumed.field.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    assert resumed.metrics["rel_l2"] == pytest.approx(full.metrics["rel_l2"], rel=1e-6)

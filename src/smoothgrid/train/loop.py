@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from .optim import set_rates
 from .result import DivergedError
 from .schedule import lr_factor
 
@@ -53,8 +54,7 @@ def budgeted_loop(
     while (step < steps) if steps is not None else (train_time < time_budget):
         start = time.perf_counter()
         fraction = step / steps if steps is not None else train_time / time_budget
-        for group in optimizer.param_groups:
-            group["lr"] = group["base_lr"] * lr_factor("exp", fraction, final_lr_factor)
+        set_rates(optimizer, lr_factor("exp", fraction, final_lr_factor))
         loss = loss_of_step()
         loss_value = float(loss.detach())
         if not math.isfinite(loss_value):

@@ -9,11 +9,17 @@ from torch import Tensor
 
 from ..field import Field
 from ..jet import Jet
+from .sampling import ADAPTIVE, causal_weights, rad_probabilities, time_chunk_losses
 
-__all__ = ["Objective", "condition_names"]
+__all__ = ["Objective", "condition_names", "POOL"]
 
 Samples = dict[str, dict[str, Tensor]]
-"""Term name -> the batch it is evaluated on (``{"x": (n, d), ...}``)."""
+"""Term name -> the batch it is evaluated on (``{"x": (n, d), ...}``); with RAD also
+:data:`POOL` -> the candidate pool."""
+
+POOL = "rad_pool"
+"""The entry of :data:`Samples` holding RAD's pool: ``x (P, d)``, draw probabilities ``p (P,)``
+and the ``step (1,)`` it was scored at. It lives with the batch, so checkpoints keep it."""
 
 
 def condition_names(conditions) -> list[str]:
@@ -38,6 +44,14 @@ class Objective:
     A weight defaults to 1 for a residual term and to ``condition.weight`` for a condition;
     ``weights`` overrides them.
 
+    With ``adaptive="rad"`` the interior points are drawn (with replacement) from a pool of
+    ``rad_pool * batch`` uniform (or stratified) candidates with probability
+    ``∝ |r|^rad_k / mean(|r|^rad_k) + rad_c`` (:func:`.sampling.rad_probabilities`, ``|r|`` the
+    root of the sum of the residual terms' squares); the pool is drawn and scored again once it
+    is ``rad_every`` steps old. With ``causal > 0`` (a space-time problem) each residual term is
+    ``mean_i w_i L_i`` over ``causal_chunks`` time slices (:func:`.sampling.causal_weights`,
+    the ``w`` from the sum of the residual terms).
+
     Args:
         problem: a :class:`~smoothgrid.problems.base.Problem`.
         field: the field being trained.
@@ -45,8 +59,15 @@ class Objective:
         boundary_batch: points per condition per step.
         weights: term name -> weight.
         backend: derivative backend of :meth:`Field.jet`.
-        stratified: stratified interior sampling.
+        stratified: stratified interior sampling (of the RAD pool with ``adaptive``).
         dtype, device: of the sampled points.
+        adaptive: ``None`` or ``"rad"``.
+        rad_pool: candidates per interior point (``>= 1``).
+        rad_every: steps between new pools (``>= 1``).
+        rad_k: exponent of ``|r|`` (``> 0``).
+        rad_c: uniform share (``>= 0``).
+        causal: ``eps >= 0`` of the causal weights (0: off).
+        causal_chunks: time slices ``M >= 1``.
     """
 
     def __init__(
@@ -60,7 +81,36 @@ class Objective:
         stratified: bool,
         dtype: torch.dtype,
         device: torch.device,
+        adaptive: str | None = None,
+        rad_pool: int = 8,
+        rad_every: int = 25,
+        rad_k: float = 1.0,
+        rad_c: float = 1.0,
+        causal: float = 0.0,
+        causal_chunks: int = 16,
     ) -> None:
+        if adaptive is not None and adaptive not in ADAPTIVE:
+            raise ValueError(f"unknown adaptive {adaptive!r}; known: None, {', '.join(ADAPTIVE)}")
+        for name, value in {"rad_pool": rad_pool, "rad_every": rad_every}.items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not isinstance(causal_chunks, int) or causal_chunks < 1:
+            raise ValueError(f"causal_chunks must be an integer >= 1, got {causal_chunks!r}")
+        if not rad_k > 0:
+            raise ValueError(f"rad_k must be > 0, got {rad_k!r}")
+        if not rad_c >= 0:
+            raise ValueError(f"rad_c must be >= 0, got {rad_c!r}")
+        if not causal >= 0:
+            raise ValueError(f"causal must be >= 0 (0: off), got {causal!r}")
+        if causal > 0 and not hasattr(problem.domain, "t1"):
+            raise ValueError(
+                f"causal={causal!r} needs a time-dependent problem (a SpaceTime domain); "
+                f"problem {problem.name!r} has none"
+            )
+        self.adaptive = adaptive
+        self.rad_pool, self.rad_every = rad_pool, rad_every
+        self.rad_k, self.rad_c = float(rad_k), float(rad_c)
+        self.causal, self.causal_chunks = float(causal), causal_chunks
         self.problem = problem
         self.field = field
         self.batch = int(batch)
@@ -77,12 +127,30 @@ class Objective:
         self._overrides = {str(k): float(v) for k, v in (weights or {}).items()}
         self._checked = False
 
-    def sample(self, generator: torch.Generator) -> Samples:
-        """Fresh points for every term, drawn from ``generator``."""
+    def sample(
+        self, generator: torch.Generator, previous: Samples | None = None, step: int = 0
+    ) -> Samples:
+        """Fresh points for every term, drawn from ``generator``.
+
+        Args:
+            generator: the sampling generator.
+            previous: the last batch (RAD keeps its pool while it is younger than
+                ``rad_every`` steps).
+            step: the current step.
+        """
         domain = self.problem.domain
         kw = {"generator": generator, "dtype": self.dtype, "device": self.device}
-        x = domain.sample_interior(self.batch, stratified=self.stratified, **kw)
-        samples: Samples = {"residual": {"x": x}}
+        samples: Samples = {}
+        if self.adaptive == "rad":
+            pool = None if previous is None else previous.get(POOL)
+            if pool is None or step - int(pool["step"]) >= self.rad_every:
+                pool = self._rad_pool(generator, step)
+            idx = torch.multinomial(pool["p"], self.batch, replacement=True, generator=generator)
+            x = pool["x"][idx]
+            samples[POOL] = pool
+        else:
+            x = domain.sample_interior(self.batch, stratified=self.stratified, **kw)
+        samples["residual"] = {"x": x}
         for name, cond in self.conditions.items():
             samples[name] = cond.sample(domain, self.boundary_batch, **kw)
         return samples
@@ -97,10 +165,9 @@ class Objective:
 
         return u
 
-    def terms(self, samples: Samples) -> dict[str, Tensor]:
-        """Mean square of every term (unweighted), each a scalar tensor with a graph."""
+    def _residual(self, x: Tensor) -> dict[str, Tensor]:
+        """The residual terms at ``x (n, d)``: name -> ``(n, ...)``."""
         problem = self.problem
-        x = samples["residual"]["x"]
         if problem.order > 2:  # the residual differentiates the field itself with autograd
             residual = problem.residual(x, self.field)
         else:
@@ -114,7 +181,43 @@ class Objective:
             residual = problem.residual(x, u)
         if not isinstance(residual, Mapping):
             residual = {"residual": residual}
-        out = {str(name): r.square().mean() for name, r in residual.items()}
+        return {str(name): r for name, r in residual.items()}
+
+    def _rad_pool(self, generator: torch.Generator, step: int) -> dict[str, Tensor]:
+        """A new RAD pool: ``x (P, d)``, probabilities ``p (P,)`` and ``step (1,)``."""
+        size = self.rad_pool * self.batch
+        x = self.problem.domain.sample_interior(
+            size, generator, self.stratified, self.dtype, self.device
+        )
+        scores = []
+        # Order > 2 residuals differentiate the field with autograd: they need the graph.
+        with torch.set_grad_enabled(self.problem.order > 2):
+            for chunk in x.split(self.batch):
+                sq = sum(r.detach().square().reshape(len(chunk), -1).sum(1)
+                         for r in self._residual(chunk).values())  # fmt: skip
+                scores.append(sq.sqrt())
+        p = rad_probabilities(torch.cat(scores), self.rad_k, self.rad_c)
+        return {"x": x, "p": p, "step": torch.tensor([step], device=self.device)}
+
+    def terms(self, samples: Samples) -> dict[str, Tensor]:
+        """Mean square of every term (unweighted), each a scalar tensor with a graph.
+
+        With ``causal > 0`` a residual term is its causally weighted mean over time slices.
+        """
+        x = samples["residual"]["x"]
+        residual = self._residual(x)
+        if self.causal > 0:
+            t0, t1 = self.problem.domain.t0, self.problem.domain.t1
+            chunks = {
+                name: time_chunk_losses(
+                    r.square().reshape(len(x), -1).mean(1), x[:, -1], t0, t1, self.causal_chunks
+                )
+                for name, r in residual.items()
+            }
+            w = causal_weights(sum(chunks.values()), self.causal)
+            out = {name: (w * c).mean() for name, c in chunks.items()}
+        else:
+            out = {name: r.square().mean() for name, r in residual.items()}
         for name, cond in self.conditions.items():
             r = cond.residual(samples[name], self._u(int(cond.order)))
             out[name] = r.square().mean()
@@ -134,6 +237,11 @@ class Objective:
     def weight(self, name: str) -> float:
         """The weight of term ``name``."""
         return self._overrides.get(name, self.weights.get(name, 1.0))
+
+    def loss_and_terms(self, samples: Samples) -> tuple[Tensor, dict[str, Tensor]]:
+        """``(loss, terms)`` on ``samples``: :meth:`terms` and their weighted sum :meth:`loss`."""
+        terms = self.terms(samples)
+        return self.loss(terms), terms
 
     def loss(self, terms: Mapping[str, Tensor]) -> Tensor:
         """``sum_t w_t * terms[t]``."""

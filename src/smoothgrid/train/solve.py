@@ -28,9 +28,10 @@ from tqdm.auto import tqdm
 
 from ..field import BACKENDS, Field
 from .curriculum import level_mask
+from .graph import GraphedStep, check_graphable
 from .losses import Objective
 from .metrics import Evaluator, has_reference
-from .optim import grid_decoder_adam
+from .optim import grid_decoder_adam, set_rates
 from .result import Result
 from .runs import describe_field, write_config, write_results
 from .schedule import level_scales, lr_factor
@@ -40,8 +41,10 @@ __all__ = ["solve", "SOLVE_KEYS"]
 
 SOLVE_KEYS = (
     "steps", "time_budget", "batch", "boundary_batch", "lr", "decoder_lr", "decay",
-    "final_lr_factor", "weights", "resample_every", "stratified", "level_scale", "curriculum",
+    "final_lr_factor", "weights", "resample_every", "stratified", "adaptive", "rad_pool",
+    "rad_every", "rad_k", "rad_c", "causal", "causal_chunks", "level_scale", "curriculum",
     "eval_every", "target", "dtype", "device", "seed", "backend", "checkpoint_every", "tf32",
+    "cuda_graph",
 )  # fmt: skip
 """The settings of :func:`solve` recorded in ``config.yaml`` (and accepted by the CLI)."""
 
@@ -125,6 +128,13 @@ def solve(
     weights: Mapping[str, float] | None = None,
     resample_every: int = 1,
     stratified: bool = False,
+    adaptive: str | None = None,
+    rad_pool: int = 8,
+    rad_every: int = 25,
+    rad_k: float = 1.0,
+    rad_c: float = 1.0,
+    causal: float = 0.0,
+    causal_chunks: int = 16,
     level_scale: str | Sequence[float] = "inverse",
     curriculum: str | None = None,
     eval_every: int = 100,
@@ -138,6 +148,7 @@ def solve(
     progress: bool = True,
     checkpoint_every: int = 1000,
     tf32: bool = False,
+    cuda_graph: bool = False,
     config: Mapping[str, Any] | None = None,
 ) -> Result:
     """Train ``field`` on ``problem`` and report its error.
@@ -161,7 +172,18 @@ def solve(
         weights: loss term name -> weight (terms: ``"residual"`` or the residual dict's keys,
             and the condition names); unknown names raise ``ValueError``.
         resample_every: draw fresh points every this many steps.
-        stratified: stratified instead of uniform interior points.
+        stratified: stratified instead of uniform interior points (the candidates of RAD).
+        adaptive: ``None`` or ``"rad"``: residual-based adaptive interior points (Wu et al.
+            2023): a pool of ``rad_pool * batch`` candidates is scored by the residual every
+            ``rad_every`` steps and the batch is drawn from it with probability
+            ``∝ |r|^rad_k / mean(|r|^rad_k) + rad_c`` (see :mod:`.sampling`). Scoring costs a
+            forward pass on the pool, about ``rad_pool / rad_every`` of a step's forward pass.
+        rad_pool, rad_every, rad_k, rad_c: RAD's pool size (per interior point, ``>= 1``),
+            pool age in steps (``>= 1``), exponent (``> 0``) and uniform share (``>= 0``).
+        causal: ``eps >= 0`` of causal training (Wang et al. 2022) for a space-time problem:
+            each residual term becomes ``mean_i w_i L_i`` over ``causal_chunks`` time slices,
+            ``w_i = exp(-eps sum_{j<i} L_j)`` without gradient; 0 is off.
+        causal_chunks: time slices of ``causal`` (``>= 1``).
         level_scale: per-level feature scale, ``"inverse"`` (``N_0 / N_l``),
             ``"inverse_square"``, ``"none"`` or ``L`` numbers (see :mod:`.schedule`); unused
             by an encoding without grid levels.
@@ -179,6 +201,10 @@ def solve(
         progress: show a progress bar.
         checkpoint_every: steps between checkpoints (with ``out``).
         tf32: allow TF32 matrix products on CUDA (off: it ruins errors near 1e-5).
+        cuda_graph: replay each step (loss, backward, Adam) from a CUDA graph (see
+            :mod:`.graph`): fewer kernel launches; needs CUDA and the ``"jet"`` backend. A
+            change of the active levels (``curriculum``) records the step again. A diverged
+            step has already updated the field in memory (the checkpoint is the last good one).
         config: extra entries for ``config.yaml`` (the CLI records its problem, encoding and
             field options here).
 
@@ -222,26 +248,49 @@ def solve(
         )
     dtype = _dtype(dtype)
     device = torch.device(device)
+    if cuda_graph:
+        check_graphable(device, backend)
     decoder_lr = lr if decoder_lr is None else decoder_lr
     boundary_batch = max(1, batch // 4) if boundary_batch is None else int(boundary_batch)
     settings = dict(zip(SOLVE_KEYS, (
         steps, time_budget, batch, boundary_batch, lr, decoder_lr, decay, final_lr_factor,
-        None if weights is None else dict(weights), resample_every, stratified,
+        None if weights is None else dict(weights), resample_every, stratified, adaptive,
+        rad_pool, rad_every, rad_k, rad_c, causal, causal_chunks,
         level_scale if isinstance(level_scale, str) else [float(s) for s in level_scale],
         curriculum, eval_every, target, str(dtype).removeprefix("torch."), str(device), seed,
-        backend, checkpoint_every, tf32,
+        backend, checkpoint_every, tf32, cuda_graph,
     )))  # fmt: skip
     record = {"problem": {"name": problem.name}, **describe_field(field), **settings}
     record.update(config or {})
 
     _prepare_field(problem, field, level_scale, dtype, device)
-    optimizer = grid_decoder_adam(field, lr, decoder_lr)
+    optimizer = grid_decoder_adam(field, lr, decoder_lr, capturable=cuda_graph)
     objective = Objective(
-        problem, field, batch, boundary_batch, weights, backend, stratified, dtype, device
-    )
+        problem, field, batch, boundary_batch, weights, backend, stratified, dtype, device,
+        adaptive, rad_pool, rad_every, rad_k, rad_c, causal, causal_chunks,
+    )  # fmt: skip
     generator = torch.Generator(device=device).manual_seed(int(seed))
     evaluator = Evaluator(problem) if reference else None
     run = RunState(field, optimizer, generator, out)
+    graphed = GraphedStep(objective.loss_and_terms, optimizer) if cuda_graph else None
+
+    def train_step(samples) -> tuple[float, dict[str, torch.Tensor]]:
+        """One Adam step on ``samples``: the loss before the step and its terms."""
+        if graphed is not None:
+            loss, terms = graphed(samples, tuple(field.encoding.active_levels))
+            loss_value = float(loss)
+            if not math.isfinite(loss_value):
+                run.diverged(loss_value, terms)
+            return loss_value, terms
+        loss, terms = objective.loss_and_terms(samples)
+        loss_value = float(loss.detach())
+        if not math.isfinite(loss_value):
+            run.diverged(loss_value, terms)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss_value, terms
+
     if resume:
         run.load()
     if out is not None:
@@ -266,22 +315,14 @@ def solve(
             while fraction() < 1.0 and not run.reached(target):
                 start = time.perf_counter()
                 p = fraction()
-                for group in optimizer.param_groups:
-                    group["lr"] = group["base_lr"] * lr_factor(decay, p, final_lr_factor)
+                set_rates(optimizer, lr_factor(decay, p, final_lr_factor))
                 if levels:
                     mask = level_mask(curriculum, levels, p)
                     if sum(mask) != len(field.encoding.active_levels):
                         field.encoding.set_level_mask(mask)
                 if run.samples is None or run.step % resample_every == 0:
-                    run.samples = objective.sample(generator)
-                terms = objective.terms(run.samples)
-                loss = objective.loss(terms)
-                loss_value = float(loss.detach())
-                if not math.isfinite(loss_value):
-                    run.diverged(loss_value, terms)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                    run.samples = objective.sample(generator, run.samples, run.step)
+                loss_value, terms = train_step(run.samples)
                 run.advance(time.perf_counter() - start)
                 bar.update(1)
                 last = fraction() >= 1.0

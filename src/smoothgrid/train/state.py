@@ -70,7 +70,7 @@ class RunState:
         row: dict[str, Any] = {"step": self.step, "time": round(self.train_time, 4), "loss": loss}
         row.update({f"loss_{k}": float(v.detach()) for k, v in terms.items()})
         groups = self.optimizer.param_groups
-        row["lr"] = groups[0]["lr"]
+        row["lr"] = float(groups[0]["lr"])
         row["levels"] = len(self.field.encoding.active_levels)
         if evaluator is not None:
             row.update(evaluator(self.field))
