@@ -21,7 +21,8 @@ field far from the lateral data (relative L2 error near 3).
 Suggested settings: the solution is smooth, so a small dense grid (``L = 4``, ``N 4 -> 16``)
 and 2048 points per step, which fit several hundred steps in 120 s on two CPU cores; the soft
 lateral data weighs 10 (with weight 1 it is the largest loss term and the error after 300 steps
-is 5 times larger).
+is 5 times larger). Causal time weights (``causal=1``) bring 800 steps from 2.7e-2 to 2.0e-2
+(``causal=0.3`` 2.3e-2, ``3`` 1.9e-2, but ``10`` 0.51: later times never switch on).
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def klein_gordon(k: float = 1.0) -> Problem:
         constraint=HardConstraint(factor, offset),
         test_resolution=64,
         suggested=suggested_defaults(
-            3, encoding={"levels": 4, "max_res": 16}, batch=2048, weights={"dirichlet": 10.0}
+            3,
+            encoding={"levels": 4, "max_res": 16},
+            batch=2048,
+            weights={"dirichlet": 10.0},
+            causal=1.0,
         ),
     )
