@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One prepared GPU session for the fused kernels: a Triton smoke test, the kernel parity tests on
 # the GPU (in the background, they mostly compile), then benchmarks/gpu.py; optionally a timed
-# solve on the kernel path and (PAPER=1) rows of the `paper` bench suite. Results go to $OUT
-# (default ./gpu_out): gpu.txt, kernel_tests.txt, gpu_kernels.md, kernel_layouts.txt, solve.txt,
-# paper.md, log.txt.
+# solve on the kernel path, `sg.solve` with and without `cuda_graph=True` (GRAPH=1: its parity
+# tests, then ms/step of both at the same steps) and (PAPER=1) rows of the `paper` bench suite.
+# Results go to $OUT (default ./gpu_out): gpu.txt, kernel_tests.txt, gpu_kernels.md,
+# kernel_layouts.txt, solve.txt, graph.txt, paper.md, log.txt.
 #   bash benchmarks/gpu_kernels.sh                  # on the GPU machine
 #   SOLVE=0 TESTS=0 bash benchmarks/gpu_kernels.sh  # the benchmark only
 #   BENCH=0 SOLVE=0 TESTS=0 PAPER=1 PAPER_TIME=20 bash benchmarks/gpu_kernels.sh  # paper rows only
@@ -38,6 +39,15 @@ if [ "${SOLVE:-1}" = 1 ]; then
   timeout 100 "$PY" -m smoothgrid solve helmholtz2d --device cuda --time 30 --set batch=65536 \
       --set final_lr_factor=0.05 --out /tmp/sg_solve --no-progress > "$OUT/solve.txt" 2>&1
   tail -5 "$OUT/solve.txt"; grep -h "steps\|rel_l2" /tmp/sg_solve/metrics.json >> "$OUT/solve.txt" 2>/dev/null
+fi
+if [ "${GRAPH:-1}" = 1 ]; then  # eager steps against steps replayed from a CUDA graph
+  timeout 240 "$PY" -m pytest -q -p no:cacheprovider tests/test_train_graph.py > "$OUT/graph.txt" 2>&1
+  for graph in false true; do
+    timeout 150 "$PY" -m smoothgrid solve helmholtz2d --device cuda --steps "${GRAPH_STEPS:-2000}" \
+        --set batch=65536 --set cuda_graph=$graph --out /tmp/sg_graph_$graph --no-progress > /dev/null 2>&1
+    echo "cuda_graph=$graph: $(grep -h '"ms_per_step"\|"rel_l2"' /tmp/sg_graph_$graph/metrics.json | tr -d '\n ')" >> "$OUT/graph.txt"
+  done
+  tail -4 "$OUT/graph.txt"
 fi
 if [ "${PAPER:-0}" = 1 ]; then  # ~ methods x problems x PAPER_TIME seconds, plus evaluations
   timeout "${PAPER_TIMEOUT:-540}" "$PY" -m smoothgrid bench paper --device cuda --time "${PAPER_TIME:-20}" \
