@@ -13,9 +13,7 @@ import smoothgrid as sg
 seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
 beta = 30.0  # also 50, 80
 problem = sg.problems.make("convection", beta=beta)
-enc = sg.encodings.make(
-    "hermite", dim=2, levels=8, min_res=4, max_res=256, log2_table=16, periodic=(0,)
-)
-field = sg.Field(enc, hidden=(64, 64), out=1)
-run = sg.solve(problem, field, time_budget=seconds, batch=8192, lr=1e-2, out="runs/convection")
+field = sg.problems.suggested_field(problem)  # periodic on x, as the problem asks
+settings = sg.problems.suggested_settings(problem)
+run = sg.solve(problem, field, time_budget=seconds, out="runs/convection", **settings)
 print(f"convection beta={beta:g}: rel L2 {run.metrics['rel_l2']:.2e}")

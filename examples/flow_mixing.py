@@ -10,11 +10,7 @@ import smoothgrid as sg
 
 seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
 problem = sg.problems.make("flow_mixing")
-s = problem.suggested
-enc = sg.encodings.make(s["encoding_name"], dim=3, **s["encoding"])
-field = sg.Field(enc, hidden=s["hidden"], out=1)
-run = sg.solve(
-    problem, field, time_budget=seconds, batch=s["batch"], lr=s["lr"],
-    stratified=s["stratified"], causal=s["causal"], out="runs/flow_mixing",
-)  # fmt: skip
+field = sg.problems.suggested_field(problem)
+settings = sg.problems.suggested_settings(problem)  # includes causal=100: early times first
+run = sg.solve(problem, field, time_budget=seconds, out="runs/flow_mixing", **settings)
 print(f"flow_mixing: rel L2 {run.metrics['rel_l2']:.2e}")

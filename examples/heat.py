@@ -11,7 +11,7 @@ import smoothgrid as sg
 seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
 for name in ("heat", "nonlinear_heat"):
     problem = sg.problems.make(name)
-    enc = sg.encodings.make("hermite", dim=3, levels=8, min_res=4, max_res=64, log2_table=18)
-    field = sg.Field(enc, hidden=(64, 64), out=1)
-    run = sg.solve(problem, field, time_budget=seconds, batch=8192, lr=1e-2, out=f"runs/{name}")
+    field = sg.problems.suggested_field(problem)
+    settings = sg.problems.suggested_settings(problem)
+    run = sg.solve(problem, field, time_budget=seconds, out=f"runs/{name}", **settings)
     print(f"{name}: rel L2 {run.metrics['rel_l2']:.2e}")

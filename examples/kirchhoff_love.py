@@ -12,11 +12,9 @@ import smoothgrid as sg
 seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
 formulation = sys.argv[2] if len(sys.argv) > 2 else "mixed"
 problem = sg.problems.make("kirchhoff_love", formulation=formulation)
-s = problem.suggested  # the measured defaults of this formulation
-enc = sg.encodings.make(s["encoding_name"], dim=2, **s["encoding"])
-field = sg.Field(enc, hidden=s["hidden"], out=len(problem.outputs))
+field = sg.problems.suggested_field(problem)  # Hermite (mixed) or RBF (biharmonic), out = 2 or 1
+settings = sg.problems.suggested_settings(problem)  # the measured defaults of this formulation
 run = sg.solve(
-    problem, field, time_budget=seconds, batch=s["batch"], lr=s["lr"],
-    decoder_lr=s["decoder_lr"], out=f"runs/kirchhoff_love_{formulation}",
-)  # fmt: skip
+    problem, field, time_budget=seconds, out=f"runs/kirchhoff_love_{formulation}", **settings
+)
 print(f"kirchhoff_love ({formulation}): rel L2 of w {run.metrics['rel_l2']:.2e}")

@@ -11,11 +11,7 @@ import smoothgrid as sg
 
 seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
 problem = sg.problems.make("klein_gordon")
-s = problem.suggested
-enc = sg.encodings.make(s["encoding_name"], dim=3, **s["encoding"])
-field = sg.Field(enc, hidden=s["hidden"], out=1)
-run = sg.solve(
-    problem, field, time_budget=seconds, batch=s["batch"], lr=s["lr"], weights=s["weights"],
-    out="runs/klein_gordon",
-)  # fmt: skip
+field = sg.problems.suggested_field(problem)
+settings = sg.problems.suggested_settings(problem)  # weights={"dirichlet": 10}, causal=1
+run = sg.solve(problem, field, time_budget=seconds, out="runs/klein_gordon", **settings)
 print(f"klein_gordon: rel L2 {run.metrics['rel_l2']:.2e}")

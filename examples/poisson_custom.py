@@ -1,8 +1,10 @@
 """A PDE of your own in 30 lines: -Δu = f on [0, 1]^2, u = 0 on the boundary, with a source not
 in the zoo, checked against its manufactured solution u = x(1-x) y(1-y) exp(x+y).
 
-    python examples/poisson_custom.py
+    python examples/poisson_custom.py [steps]
 """
+
+import sys
 
 import torch
 
@@ -29,5 +31,6 @@ problem = sg.Problem(
 )
 enc = sg.encodings.make("hermite", dim=2, levels=6, min_res=4, max_res=64, log2_table=14)
 field = sg.Field(enc, hidden=(32, 32), out=1)
-run = sg.solve(problem, field, steps=1500, batch=4096, lr=1e-2)
+steps = int(float(sys.argv[1])) if len(sys.argv) > 1 else 1500
+run = sg.solve(problem, field, steps=steps, batch=4096, lr=1e-2)
 print(f"rel L2 error {run.metrics['rel_l2']:.2e} in {run.metrics['wall_time']:.1f} s")

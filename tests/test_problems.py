@@ -289,6 +289,22 @@ def test_test_points_and_metadata(name):
         assert problem.reference(x[:100]).shape == (100, channels)
 
 
+@pytest.mark.parametrize("name", P.names())
+def test_suggested_field_and_settings_fit_the_problem_and_solve(name):
+    problem = PROBLEMS[name]
+    field = P.suggested_field(problem)
+    s = problem.suggested
+    assert field.encoding.dim == problem.dim and field.encoding.name == s["encoding_name"]
+    assert set(problem.periodic) <= set(field.encoding.periodic)
+    assert not field.encoding.has_bounds  # sg.solve gives it the problem's box
+    x = torch.zeros(3, problem.dim)
+    field.set_bounds(*problem.domain.bounds)
+    assert field(x + torch.tensor(problem.domain.bounds[0])).shape == (3, len(problem.outputs))
+    settings = P.suggested_settings(problem)
+    assert set(settings) <= set(sg.train.SOLVE_KEYS) and "steps" not in settings
+    assert settings["batch"] == s["batch"] and settings["lr"] == s["lr"]
+
+
 def test_flow_mixing_avoids_and_survives_the_axis():
     problem = PROBLEMS["flow_mixing"]
     x = problem.test_points()

@@ -26,6 +26,7 @@ from .kirchhoff_love import kirchhoff_love
 from .klein_gordon import klein_gordon
 from .poisson import poisson2d
 from .poisson_mesh import poisson_mesh
+from .suggested import suggested_field, suggested_settings
 from .taylor_green import taylor_green
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "Problem",
     "ReferenceProblem",
     "suggested_defaults",
+    "suggested_field",
+    "suggested_settings",
     "Condition",
     "Dirichlet",
     "Neumann",
