@@ -10,7 +10,7 @@ import torch
 import smoothgrid as sg
 from smoothgrid.problems import make
 from smoothgrid.train import solve
-from smoothgrid.train.graph import check_graphable
+from smoothgrid.train.graph import GraphedStep, check_graphable
 from smoothgrid.train.optim import grid_decoder_adam, set_rates
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -67,3 +67,41 @@ def test_graphed_solve_matches_eager_solve(curriculum):
     # update would differ by far more than 1%.
     assert torch.allclose(graphed, eager, rtol=1e-2, atol=1e-7), (graphed, eager)
     assert graphed[-1, 1] < 0.5 * graphed[0, 1]
+
+
+def test_graphed_step_warms_up_each_configuration_before_recording(monkeypatch):
+    """Which path each call takes: ``warmup`` eager steps per configuration, one recording,
+    then replays; a new key (other active levels) starts over."""
+    monkeypatch.setattr(torch.cuda, "Stream", lambda: None)
+    field = tiny_field()
+    optimizer = torch.optim.Adam(
+        [{"params": list(field.parameters()), "lr": torch.tensor(1e-2)}], capturable=True
+    )
+    step = GraphedStep(lambda s: (torch.zeros(()), {}), optimizer, warmup=2)
+    calls: list[str] = []
+    monkeypatch.setattr(step, "_eager", lambda s: calls.append("eager") or (None, {}))
+
+    class Replay:
+        def replay(self) -> None:
+            calls.append("replay")
+
+    def record(samples, key):
+        calls.append(f"record {key}")
+        step._graph, step._key, step._outputs = Replay(), key, (None, {})
+
+    monkeypatch.setattr(step, "_record", record)
+    samples = {"residual": {"x": torch.zeros(4, 2)}}
+    monkeypatch.setattr("smoothgrid.train.graph._copy_into", lambda static, fresh: None)
+    for key in ["A", "A", "A", "A", "B", "B", "B", "A"]:
+        step(samples, key)
+    assert calls == [
+        "eager", "eager", "record A", "replay", "replay",
+        "eager", "eager", "record B", "replay",
+        "eager",
+    ]  # fmt: skip
+
+
+def test_graphed_step_needs_tensor_rates_and_capturable_adam():
+    field = tiny_field()
+    with pytest.raises(ValueError, match="capturable=True"):
+        GraphedStep(lambda s: (torch.zeros(()), {}), grid_decoder_adam(field, 1e-2, 1e-3))

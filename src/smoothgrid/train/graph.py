@@ -4,9 +4,11 @@ On a GPU a step of a grid field is many small kernels; launching them costs more
 them. A :class:`GraphedStep` records the loss, its backward pass and the optimiser step once in
 a ``torch.cuda.CUDAGraph`` and replays the recording every step afterwards. Points are sampled
 outside the graph, as in an eager step, and copied into the graph's static input buffers, so
-sampling (and its generator) is untouched. The first ``warmup`` steps run eagerly on a side
-stream (CUDA's lazy initialisations, Adam's state); a change of the active levels (a
-curriculum) records the step again.
+sampling (and its generator) is untouched. The first ``warmup`` steps of every configuration
+run eagerly on a side stream (CUDA's lazy initialisations, Adam's state, and the device tensors
+and kernel variants a new set of active levels needs, none of which may be created while a
+graph records); a change of the active levels (a curriculum) is a new configuration: a few
+eager steps, then a new recording.
 
 Requirements (checked by :func:`check_graphable`): a CUDA device, the ``"jet"`` backend (one
 ordinary backward pass), and an optimiser built with ``capturable=True`` whose learning rates
@@ -25,6 +27,7 @@ __all__ = ["GraphedStep", "check_graphable"]
 
 Samples = dict[str, dict[str, Tensor]]
 StepOutput = tuple[Tensor, dict[str, Tensor]]
+_UNSET = object()
 
 
 def check_graphable(device: torch.device, backend: str) -> None:
@@ -51,11 +54,11 @@ class GraphedStep:
         compute: ``samples -> (loss, terms)``: the loss (a scalar tensor) and its named terms of
             a step, differentiable in the field's parameters (the eager step's forward part).
         optimizer: a capturable optimiser over the field's parameters with tensor rates.
-        warmup: eager steps (on a side stream) before the first recording.
+        warmup: eager steps (on a side stream) of each configuration before its recording.
 
     The returned tensors are the graph's static outputs: read them before the next call.
     ``key``: anything hashable that, when it changes, makes the recorded step stale (the
-    active levels); the next call records again.
+    active levels): ``warmup`` eager steps follow, then a new recording.
     """
 
     def __init__(
@@ -73,11 +76,12 @@ class GraphedStep:
         self.compute = compute
         self.optimizer = optimizer
         self.warmup = int(warmup)
-        self._eager_steps = 0
+        self._warm_key: Hashable = _UNSET
+        self._eager_left = 0
         self.recordings = 0
         """How many times the step has been recorded (1 + the changes of ``key``)."""
         self._graph: torch.cuda.CUDAGraph | None = None
-        self._key: Hashable = None
+        self._key: Hashable = _UNSET
         self._static: Samples = {}
         self._outputs: StepOutput | None = None
         self._stream = torch.cuda.Stream()
@@ -90,7 +94,6 @@ class GraphedStep:
             loss.backward()
             self.optimizer.step()
         torch.cuda.current_stream().wait_stream(self._stream)
-        self._eager_steps += 1
         return loss, terms
 
     def _record(self, samples: Samples, key: Hashable) -> None:
@@ -108,7 +111,10 @@ class GraphedStep:
     def __call__(self, samples: Mapping[str, Mapping[str, Tensor]], key: Hashable) -> StepOutput:
         """Train one step on ``samples`` (``term -> {"x": (n, d), ...}``, fixed shapes)."""
         samples = {t: dict(b) for t, b in samples.items()}
-        if self._eager_steps < self.warmup:
+        if key != self._warm_key:  # a new configuration: warm it up eagerly first
+            self._warm_key, self._eager_left = key, self.warmup
+        if self._eager_left > 0:
+            self._eager_left -= 1
             return self._eager(samples)
         if self._graph is None or key != self._key:
             self._record(samples, key)
