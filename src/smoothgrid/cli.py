@@ -45,13 +45,12 @@ from .apps import image as image_app
 from .apps import sdf as sdf_app
 from .field import Field
 from .geometry import shape_names
+from .problems.suggested import DECODER_KEYS
 from .train import SOLVE_KEYS, DivergedError, solve
 
 __all__ = ["main", "build_config", "ConfigError"]
 
 SECTIONS = ("problem", "encoding", "field")
-FIELD_KEYS = ("hidden", "activation", "omega0")
-"""Keys of a problem's ``suggested`` dict that go to the field section."""
 
 
 DEFAULT_STEPS = 2000
@@ -142,7 +141,7 @@ def _suggested(problem) -> dict[str, Any]:
             out["encoding"]["name"] = value
         elif key == "encoding":
             out["encoding"].update(value)
-        elif key in FIELD_KEYS:
+        elif key in DECODER_KEYS:  # the field section
             out["field"][key] = list(value) if key == "hidden" else value
         elif key in SOLVE_KEYS:
             out[key] = value

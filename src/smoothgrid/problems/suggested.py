@@ -18,9 +18,12 @@ from .. import encodings
 from ..field import Field
 from .base import Problem
 
-__all__ = ["suggested_field", "suggested_settings"]
+__all__ = ["suggested_field", "suggested_settings", "DECODER_KEYS"]
 
-_FIELD_KEYS = ("encoding_name", "encoding", "hidden", "activation", "omega0")
+DECODER_KEYS = ("hidden", "activation", "omega0")
+"""Keys of ``problem.suggested`` that are options of the field's decoder (``sg.Field``)."""
+
+_FIELD_KEYS = ("encoding_name", "encoding", *DECODER_KEYS)
 
 
 def suggested_field(problem: Problem) -> Field:
@@ -30,7 +33,7 @@ def suggested_field(problem: Problem) -> Field:
     s = problem.suggested
     options = {"periodic": tuple(problem.periodic), **s.get("encoding", {})}
     enc = encodings.make(s.get("encoding_name", "hermite"), dim=problem.dim, **options)
-    decoder = {k: s[k] for k in ("hidden", "activation", "omega0") if k in s}
+    decoder = {k: s[k] for k in DECODER_KEYS if k in s}
     return Field(enc, out=len(problem.outputs), **decoder)
 
 

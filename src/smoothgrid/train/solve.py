@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from ..field import BACKENDS, Field
 from .curriculum import level_mask
 from .graph import GraphedStep, check_graphable
-from .losses import Objective
+from .losses import POOL, Objective
 from .metrics import Evaluator, has_reference
 from .optim import grid_decoder_adam, set_rates
 from .result import Result
@@ -275,20 +275,20 @@ def solve(
     graphed = GraphedStep(objective.loss_and_terms, optimizer) if cuda_graph else None
 
     def train_step(samples) -> tuple[float, dict[str, torch.Tensor]]:
-        """One Adam step on ``samples``: the loss before the step and its terms."""
+        """One Adam step on ``samples``: the loss before the step and its terms. An eager step
+        checks the loss before updating; a replayed one has updated already (see ``cuda_graph``)."""
         if graphed is not None:
-            loss, terms = graphed(samples, tuple(field.encoding.active_levels))
-            loss_value = float(loss)
-            if not math.isfinite(loss_value):
-                run.diverged(loss_value, terms)
-            return loss_value, terms
-        loss, terms = objective.loss_and_terms(samples)
+            batches = {k: v for k, v in samples.items() if k != POOL}  # the pool stays outside
+            loss, terms = graphed(batches, tuple(field.encoding.active_levels))
+        else:
+            loss, terms = objective.loss_and_terms(samples)
         loss_value = float(loss.detach())
         if not math.isfinite(loss_value):
             run.diverged(loss_value, terms)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if graphed is None:
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
         return loss_value, terms
 
     if resume:
