@@ -137,8 +137,8 @@ class GridEncoding(Encoding):
         """Create one table per coefficient group.
 
         Args:
-            groups: ``(coefficient indices, log2 rows per level)`` per group; together the
-                indices cover ``range(M)`` once.
+            groups: ``(coefficient indices, log2 rows per level)`` per group; no index in
+                two groups; a coefficient in no group is zero (not stored).
             init: the uniform init half-width of each group.
         """
         offsets = self.neighbour_offsets
@@ -326,7 +326,12 @@ class GridEncoding(Encoding):
             for axis, k in enumerate(beta):
                 if k:
                     factor = factor * scale[:, axis] ** k
-            out[j] = w * factor[:, None]  # chain rule of x -> cells, and the level scale
+            # The chain rule of x -> cells, and the level scale; written in place unless
+            # autograd must see it (out= is not differentiable).
+            if w.requires_grad or factor.requires_grad:
+                out[j] = w * factor[:, None]
+            else:
+                torch.mul(w, factor[:, None], out=out[j])
         n_first = 1 + (self.dim if order >= 1 else 0)
         if order == 2 and not hessian:
             for j in range(n_first + 1, len(multi)):

@@ -24,11 +24,16 @@ __all__ = ["gather_contract", "gather_contract_reference"]
 
 
 def _gather(table: Tensor, rows: Tensor) -> Tensor:
-    """``(V*M, F, N)`` rows of ``table (R, M, F)`` at ``rows (V, N)``, points last."""
+    """``(M, F, V, N)`` rows of ``table (R, M, F)`` at ``rows (V, N)``, points last.
+
+    The table is first transposed to coefficient-major ``(M*F, R)`` (a copy the size of the
+    table, far smaller than the gathered rows) and gathered along its last axis, so the result
+    comes out points-last without transposing the much larger gathered block.
+    """
     V, N = rows.shape
     _, M, F = table.shape
-    gathered = table.index_select(0, rows.reshape(-1)).view(V, N, M, F)
-    return gathered.permute(0, 2, 3, 1).reshape(V * M, F, N)
+    by_coefficient = table.permute(1, 2, 0).reshape(M * F, -1)
+    return by_coefficient.index_select(1, rows.reshape(-1)).view(M, F, V, N)
 
 
 def gather_contract_reference(table: Tensor, rows: Tensor, weights: Tensor) -> Tensor:
@@ -42,9 +47,8 @@ def gather_contract_reference(table: Tensor, rows: Tensor, weights: Tensor) -> T
     Returns:
         ``(K, F, N)``.
     """
-    K, V, M, N = weights.shape
-    gathered = _gather(table, rows)  # (V*M, F, N)
-    return (weights.reshape(K, V * M, 1, N) * gathered).sum(1)
+    gathered = _gather(table, rows).permute(2, 0, 1, 3)  # (V, M, F, N)
+    return (weights.unsqueeze(3) * gathered).sum((1, 2))
 
 
 class _GatherContract(torch.autograd.Function):
@@ -52,10 +56,10 @@ class _GatherContract(torch.autograd.Function):
     def forward(ctx, table: Tensor, rows: Tensor, weights: Tensor) -> Tensor:
         K, V, M, N = weights.shape
         gathered = _gather(table, rows)
-        w = weights.reshape(K, V * M, N)
         out = torch.zeros(K, table.shape[2], N, dtype=table.dtype, device=table.device)
-        for i in range(V * M):
-            out.addcmul_(w[:, i].unsqueeze(1), gathered[i])
+        for v in range(V):
+            for m in range(M):
+                out.addcmul_(weights[:, v, m].unsqueeze(1), gathered[m, :, v])
         ctx.save_for_backward(rows, weights)
         ctx.table_shape = table.shape
         return out
@@ -65,16 +69,17 @@ class _GatherContract(torch.autograd.Function):
         rows, weights = ctx.saved_tensors
         K, V, M, N = weights.shape
         R, _, F = ctx.table_shape
-        w = weights.reshape(K, V * M, N)
-        grad_rows = torch.empty(V * M, F, N, dtype=grad_out.dtype, device=grad_out.device)
-        for i in range(V * M):
-            torch.mul(w[0, i].unsqueeze(0), grad_out[0], out=grad_rows[i])
-            for k in range(1, K):
-                grad_rows[i].addcmul_(w[k, i].unsqueeze(0), grad_out[k])
-        per_row = grad_rows.view(V, M, F, N).permute(0, 3, 1, 2).reshape(V * N, M, F)
-        grad_table = torch.zeros(R, M, F, dtype=grad_out.dtype, device=grad_out.device)
-        grad_table.index_add_(0, rows.reshape(-1), per_row)
-        return grad_table, None, None
+        # d loss / d gathered[m, f, v, n] = sum_k weights[k, v, m, n] grad_out[k, f, n]
+        grad_gathered = torch.empty(M, F, V, N, dtype=grad_out.dtype, device=grad_out.device)
+        for v in range(V):
+            for m in range(M):
+                slot = grad_gathered[m, :, v]
+                torch.mul(weights[0, v, m].unsqueeze(0), grad_out[0], out=slot)
+                for k in range(1, K):
+                    slot.addcmul_(weights[k, v, m].unsqueeze(0), grad_out[k])
+        grad_table = torch.zeros(M * F, R, dtype=grad_out.dtype, device=grad_out.device)
+        grad_table.index_add_(1, rows.reshape(-1), grad_gathered.view(M * F, V * N))
+        return grad_table.view(M, F, R).permute(2, 0, 1), None, None
 
 
 def gather_contract(table: Tensor, rows: Tensor, weights: Tensor) -> Tensor:
