@@ -101,3 +101,40 @@ def test_deriv_init_controls_the_derivative_coefficients():
     table = enc.tables[0]
     assert table[:, 0].abs().max() <= 1e-3
     assert 0.1 < table[:, 1:].abs().max() <= 0.2
+
+
+@pytest.mark.parametrize("d", [2, 3])
+@pytest.mark.parametrize("log2_tables", [None, "split"])
+def test_zero_twist_is_full_hermite_with_zero_mixed_coefficients(d, log2_tables, gen):
+    """``mixed=False`` stores the value and first derivatives only; it is the full Hermite
+    interpolant whose mixed-derivative coefficients are zero (value, gradient, Hessian), and its
+    jets match autograd."""
+    split = None if log2_tables is None else (16, 16)
+    full = make_encoding("hermite", d, gen)
+    twist_free = make_encoding("hermite", d, gen, mixed=False, log2_tables=split)
+    assert twist_free.coefficients == 1 + d
+    assert sum(t.shape[1] for t in twist_free.tables) == 1 + d
+    assert twist_free.config()["mixed"] is False
+    first = [m for m in range(2**d) if bin(m).count("1") == 1]  # d/dt_0, d/dt_1, ...
+    with torch.no_grad():
+        full.tables[0].zero_()
+        stored = torch.cat(list(twist_free.tables), dim=1)
+        full.tables[0][:, [0, *first]] = stored
+    x = random_points(full, 24, gen)
+    a, b = full.jet(x, 2, hessian=True), twist_free.jet(x, 2, hessian=True)
+    assert b.value.abs().max() > 0
+    assert_rel(b.value, a.value, 1e-13, "value")
+    assert_rel(b.grad, a.grad, 1e-13, "grad")
+    assert_rel(b.hess, a.hess, 1e-13, "hessian")
+    value, grad, hess = autograd_derivatives(twist_free, x)
+    assert_rel(b.value, value, 1e-12, "value vs autograd")
+    assert_rel(b.grad, grad, 1e-9, "grad vs autograd")
+    assert_rel(b.hess, hess, 1e-9, "hessian vs autograd")
+
+
+def test_zero_twist_runs_without_kernel_and_rebuilds_from_config():
+    enc = sg.encodings.make("hermite", 3, levels=2, min_res=4, max_res=8, mixed=False)
+    assert enc.kernel_step() is None  # the fused kernels assume all 2**d coefficients
+    config = enc.config()
+    rebuilt = sg.encodings.make(config.pop("name"), 3, **config)
+    assert rebuilt.tables[0].shape == enc.tables[0].shape == (enc.tables[0].shape[0], 4, 2)

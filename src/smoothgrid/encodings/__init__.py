@@ -88,7 +88,7 @@ def make(
             :class:`~smoothgrid.encodings.base.GridEncoding`).
         options: the encoding's own options, e.g. ``bounds=(lo, hi)``, ``offset=True``,
             ``clamp=True``, ``init_scale``; ``st_lambda`` (linear); ``eps``, ``rings`` (rbf);
-            ``log2_tables``, ``deriv_init`` (hermite).
+            ``log2_tables``, ``deriv_init``, ``mixed`` (hermite).
 
     Example:
         >>> enc = make("hermite", dim=2, levels=4, features=2, min_res=4, max_res=32)
