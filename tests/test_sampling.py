@@ -1,4 +1,5 @@
-"""Residual-adaptive sampling (RAD) and causal weights: the maths, the Objective, the settings."""
+"""Residual-adaptive sampling (RAD), causal and remaining-time weights: the maths, the Objective,
+the settings."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from smoothgrid.geometry import Box, SpaceTime
 from smoothgrid.problems import Problem, make
 from smoothgrid.train import SOLVE_KEYS, solve
 from smoothgrid.train.losses import POOL, Objective
-from smoothgrid.train.sampling import causal_weights, rad_probabilities, time_chunk_losses
+from smoothgrid.train.sampling import (
+    causal_weights,
+    rad_probabilities,
+    remaining_time_weights,
+    time_chunk_losses,
+)
 
 F32, CPU = torch.float32, torch.device("cpu")
 
@@ -131,11 +137,15 @@ def test_bad_sampling_settings_raise():
         ({"causal": -1.0}, "causal must be"),
         ({"causal": 1.0}, "time-dependent"),
         ({"causal_chunks": 0}, "causal_chunks"),
+        ({"time_weight": -1.0}, "time_weight must be"),
+        ({"time_weight": 1.0}, "time_weight=1.0 needs a time-dependent"),
     ]
     for options, match in cases:
         with pytest.raises(ValueError, match=match):
             solve(problem, field, steps=1, batch=16, progress=False, **options)
-    assert {"adaptive", "rad_pool", "rad_every", "rad_k", "rad_c", "causal"} <= set(SOLVE_KEYS)
+    assert {"adaptive", "rad_pool", "rad_every", "rad_k", "rad_c", "causal", "time_weight"} <= set(
+        SOLVE_KEYS
+    )
 
 
 def test_rad_and_causal_train_a_space_time_problem():
@@ -147,3 +157,31 @@ def test_rad_and_causal_train_a_space_time_problem():
     )  # fmt: skip
     rows = result.history
     assert rows[-1]["rel_l2"] < rows[0]["rel_l2"] and rows[-1]["loss"] < rows[0]["loss"]
+
+
+def test_remaining_time_weights():
+    t = torch.linspace(1.0, 3.0, 200001, dtype=torch.float64)
+    for p in (0.0, 1.0, 2.0, 3.5):
+        w = remaining_time_weights(t, 1.0, 3.0, p)
+        assert float(w.mean()) == pytest.approx(1.0, rel=1e-4)  # mean 1 over the interval
+        assert float(w[0]) == pytest.approx(p + 1.0)
+        assert torch.all(w[1:] <= w[:-1])  # never increase with time
+    torch.testing.assert_close(remaining_time_weights(t, 1.0, 3.0, 0.0), torch.ones_like(t))
+    # (p + 1) (1 - s)^p at s = 1/4 of the interval
+    w = remaining_time_weights(torch.tensor([1.5]), 1.0, 3.0, 2.0)
+    torch.testing.assert_close(w, torch.tensor([3.0 * 0.75**2]))
+
+
+def test_time_weight_scales_each_point_by_its_remaining_time():
+    """A residual of 1 before t = 1/2 and 0 after: with weights (p+1)(1-t)^p its term is the
+    weights' integral over [0, 1/2], 1 - (1/2)^(p+1) (0.75 for p = 1, 0.875 for p = 2)."""
+    domain = SpaceTime(Box([0.0], [1.0]), 0.0, 1.0)
+
+    def early(x, u):
+        return 0.0 * u.value + torch.where(x[:, 1:] < 0.5, 1.0, 0.0) + 0.0 * x[:, :1]
+
+    problem = Problem(domain=domain, residual=early, conditions=(), exact=None)
+    for p, expected in ((0.0, 0.5), (1.0, 0.75), (2.0, 0.875)):
+        obj = objective(problem, tiny_field(), batch=40000, time_weight=p)
+        term = float(obj.terms(obj.sample(gen()))["residual"].detach())
+        assert term == pytest.approx(expected, abs=0.01)

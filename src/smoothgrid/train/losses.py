@@ -9,7 +9,13 @@ from torch import Tensor
 
 from ..field import Field
 from ..jet import Jet
-from .sampling import ADAPTIVE, causal_weights, rad_probabilities, time_chunk_losses
+from .sampling import (
+    ADAPTIVE,
+    causal_weights,
+    rad_probabilities,
+    remaining_time_weights,
+    time_chunk_losses,
+)
 
 __all__ = ["Objective", "condition_names", "POOL"]
 
@@ -50,7 +56,9 @@ class Objective:
     root of the sum of the residual terms' squares); the pool is drawn and scored again once it
     is ``rad_every`` steps old. With ``causal > 0`` (a space-time problem) each residual term is
     ``mean_i w_i L_i`` over ``causal_chunks`` time slices (:func:`.sampling.causal_weights`,
-    the ``w`` from the sum of the residual terms).
+    the ``w`` from the sum of the residual terms). With ``time_weight = p > 0`` each residual
+    point's square is first multiplied by ``(p + 1) ((t1 - t) / (t1 - t0))^p``
+    (:func:`.sampling.remaining_time_weights`).
 
     Args:
         problem: a :class:`~smoothgrid.problems.base.Problem`.
@@ -68,6 +76,7 @@ class Objective:
         rad_c: uniform share (``>= 0``).
         causal: ``eps >= 0`` of the causal weights (0: off).
         causal_chunks: time slices ``M >= 1``.
+        time_weight: power ``p >= 0`` of the remaining-time weights (0: off).
     """
 
     def __init__(
@@ -88,6 +97,7 @@ class Objective:
         rad_c: float = 1.0,
         causal: float = 0.0,
         causal_chunks: int = 16,
+        time_weight: float = 0.0,
     ) -> None:
         if adaptive is not None and adaptive not in ADAPTIVE:
             raise ValueError(f"unknown adaptive {adaptive!r}; known: None, {', '.join(ADAPTIVE)}")
@@ -102,15 +112,19 @@ class Objective:
             raise ValueError(f"rad_c must be >= 0, got {rad_c!r}")
         if not causal >= 0:
             raise ValueError(f"causal must be >= 0 (0: off), got {causal!r}")
-        if causal > 0 and not hasattr(problem.domain, "t1"):
-            raise ValueError(
-                f"causal={causal!r} needs a time-dependent problem (a SpaceTime domain); "
-                f"problem {problem.name!r} has none"
-            )
+        if not time_weight >= 0:
+            raise ValueError(f"time_weight must be >= 0 (0: off), got {time_weight!r}")
+        for name, value in {"causal": causal, "time_weight": time_weight}.items():
+            if value > 0 and not hasattr(problem.domain, "t1"):
+                raise ValueError(
+                    f"{name}={value!r} needs a time-dependent problem (a SpaceTime domain); "
+                    f"problem {problem.name!r} has none"
+                )
         self.adaptive = adaptive
         self.rad_pool, self.rad_every = rad_pool, rad_every
         self.rad_k, self.rad_c = float(rad_k), float(rad_c)
         self.causal, self.causal_chunks = float(causal), causal_chunks
+        self.time_weight = float(time_weight)
         self.problem = problem
         self.field = field
         self.batch = int(batch)
@@ -205,19 +219,23 @@ class Objective:
         With ``causal > 0`` a residual term is its causally weighted mean over time slices.
         """
         x = samples["residual"]["x"]
-        residual = self._residual(x)
+        squares = {
+            name: r.square().reshape(len(x), -1).mean(1) for name, r in self._residual(x).items()
+        }
+        if self.time_weight > 0:
+            domain = self.problem.domain
+            w = remaining_time_weights(x[:, -1], domain.t0, domain.t1, self.time_weight)
+            squares = {name: w * sq for name, sq in squares.items()}
         if self.causal > 0:
             t0, t1 = self.problem.domain.t0, self.problem.domain.t1
             chunks = {
-                name: time_chunk_losses(
-                    r.square().reshape(len(x), -1).mean(1), x[:, -1], t0, t1, self.causal_chunks
-                )
-                for name, r in residual.items()
+                name: time_chunk_losses(sq, x[:, -1], t0, t1, self.causal_chunks)
+                for name, sq in squares.items()
             }
             w = causal_weights(sum(chunks.values()), self.causal)
             out = {name: (w * c).mean() for name, c in chunks.items()}
         else:
-            out = {name: r.square().mean() for name, r in residual.items()}
+            out = {name: sq.mean() for name, sq in squares.items()}
         for name, cond in self.conditions.items():
             r = cond.residual(samples[name], self._u(int(cond.order)))
             out[name] = r.square().mean()

@@ -9,6 +9,12 @@
   for training physics-informed neural networks"): split the time interval into ``M`` chunks of
   mean square residual ``L_i``; chunk ``i`` is weighted by ``w_i = exp(-eps sum_{j<i} L_j)``
   (no gradient through ``w``), so later times count only once earlier ones are fitted.
+* **Remaining-time weights** (``time_weight=p``): a residual at time ``t`` is weighted by
+  ``w(t) = (p + 1) ((t1 - t) / (t1 - t0))^p`` (mean 1 over the interval). An error made at
+  time ``t`` is carried to every later time (for transport, ``e(t) = -int_0^t r ds`` along the
+  characteristics), so an early residual costs more final error than a late one: with ``p = 1``
+  the weighted loss is the L2 error of white residuals. Unlike the causal weights these are fixed
+  for the whole run; the two combine.
 """
 
 from __future__ import annotations
@@ -16,7 +22,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["ADAPTIVE", "rad_probabilities", "time_chunk_losses", "causal_weights"]
+__all__ = [
+    "ADAPTIVE",
+    "rad_probabilities",
+    "time_chunk_losses",
+    "causal_weights",
+    "remaining_time_weights",
+]
 
 ADAPTIVE = ("rad",)
 """Adaptive samplers accepted by :func:`~smoothgrid.train.solve` (besides ``None``)."""
@@ -76,3 +88,16 @@ def causal_weights(chunk_losses: Tensor, eps: float) -> Tensor:
     losses = chunk_losses.detach()
     before = torch.cumsum(losses, 0) - losses
     return torch.exp(-eps * before)
+
+
+def remaining_time_weights(t: Tensor, t0: float, t1: float, power: float) -> Tensor:
+    """``(n,)`` weights ``(p + 1) ((t1 - t) / (t1 - t0))^p`` of points at times ``t (n,)``.
+
+    Their mean over uniform times in ``[t0, t1]`` is 1; ``power = 0`` gives all ones.
+
+    Example:
+        >>> remaining_time_weights(torch.tensor([0.0, 1.0, 2.0]), 0.0, 2.0, power=2.0)
+        tensor([3.0000, 0.7500, 0.0000])
+    """
+    remaining = ((t1 - t) / (t1 - t0)).clamp(0.0, 1.0)
+    return (power + 1.0) * remaining.pow(power)

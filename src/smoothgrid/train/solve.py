@@ -42,9 +42,9 @@ __all__ = ["solve", "SOLVE_KEYS"]
 SOLVE_KEYS = (
     "steps", "time_budget", "batch", "boundary_batch", "lr", "decoder_lr", "decay",
     "final_lr_factor", "weights", "resample_every", "stratified", "adaptive", "rad_pool",
-    "rad_every", "rad_k", "rad_c", "causal", "causal_chunks", "level_scale", "curriculum",
-    "eval_every", "target", "dtype", "device", "seed", "backend", "checkpoint_every", "tf32",
-    "cuda_graph",
+    "rad_every", "rad_k", "rad_c", "causal", "causal_chunks", "time_weight", "level_scale",
+    "curriculum", "eval_every", "target", "dtype", "device", "seed", "backend",
+    "checkpoint_every", "tf32", "cuda_graph",
 )  # fmt: skip
 """The settings of :func:`solve` recorded in ``config.yaml`` (and accepted by the CLI)."""
 
@@ -135,6 +135,7 @@ def solve(
     rad_c: float = 1.0,
     causal: float = 0.0,
     causal_chunks: int = 16,
+    time_weight: float = 0.0,
     level_scale: str | Sequence[float] = "inverse",
     curriculum: str | None = None,
     eval_every: int = 100,
@@ -184,6 +185,10 @@ def solve(
             each residual term becomes ``mean_i w_i L_i`` over ``causal_chunks`` time slices,
             ``w_i = exp(-eps sum_{j<i} L_j)`` without gradient; 0 is off.
         causal_chunks: time slices of ``causal`` (``>= 1``).
+        time_weight: power ``p >= 0`` of fixed remaining-time weights for a space-time
+            problem: a residual at time ``t`` counts ``(p + 1) ((t1 - t) / (t1 - t0))^p`` times
+            (mean 1), because an early error is carried to all later times (see
+            :mod:`.sampling`); 0 is off. Combines with ``causal``.
         level_scale: per-level feature scale, ``"inverse"`` (``N_0 / N_l``),
             ``"inverse_square"``, ``"none"`` or ``L`` numbers (see :mod:`.schedule`); unused
             by an encoding without grid levels.
@@ -255,7 +260,7 @@ def solve(
     settings = dict(zip(SOLVE_KEYS, (
         steps, time_budget, batch, boundary_batch, lr, decoder_lr, decay, final_lr_factor,
         None if weights is None else dict(weights), resample_every, stratified, adaptive,
-        rad_pool, rad_every, rad_k, rad_c, causal, causal_chunks,
+        rad_pool, rad_every, rad_k, rad_c, causal, causal_chunks, time_weight,
         level_scale if isinstance(level_scale, str) else [float(s) for s in level_scale],
         curriculum, eval_every, target, str(dtype).removeprefix("torch."), str(device), seed,
         backend, checkpoint_every, tf32, cuda_graph,
@@ -267,7 +272,7 @@ def solve(
     optimizer = grid_decoder_adam(field, lr, decoder_lr, capturable=cuda_graph)
     objective = Objective(
         problem, field, batch, boundary_batch, weights, backend, stratified, dtype, device,
-        adaptive, rad_pool, rad_every, rad_k, rad_c, causal, causal_chunks,
+        adaptive, rad_pool, rad_every, rad_k, rad_c, causal, causal_chunks, time_weight,
     )  # fmt: skip
     generator = torch.Generator(device=device).manual_seed(int(seed))
     evaluator = Evaluator(problem) if reference else None
