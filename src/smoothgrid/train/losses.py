@@ -216,7 +216,9 @@ class Objective:
     def terms(self, samples: Samples) -> dict[str, Tensor]:
         """Mean square of every term (unweighted), each a scalar tensor with a graph.
 
-        With ``causal > 0`` a residual term is its causally weighted mean over time slices.
+        A residual term is the mean of its points' squares, each first multiplied by its
+        remaining-time weight when ``time_weight > 0``; with ``causal > 0`` it is the causally
+        weighted mean over time slices.
         """
         x = samples["residual"]["x"]
         squares = {

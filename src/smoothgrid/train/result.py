@@ -31,10 +31,11 @@ class Result:
     Attributes:
         metrics: ``rel_l2`` (at the end), ``best_rel_l2`` (the best seen at any evaluation),
             ``max_abs_error`` (at the end), ``residual`` (the mean square PDE residual of the
-            last batch, summed over residual terms, unweighted), ``loss`` (the last weighted
-            loss), ``wall_time`` (training seconds, evaluation and file output excluded),
-            ``steps`` (steps done) and ``ms_per_step``. The error entries are ``None`` for a
-            problem without a reference solution.
+            last batch, summed over residual terms, without the terms' ``weights``; with
+            ``causal`` or ``time_weight`` it is their weighted mean over time), ``loss`` (the
+            last weighted loss), ``wall_time`` (training seconds, evaluation and file output
+            excluded), ``steps`` (steps done) and ``ms_per_step``. The error entries are
+            ``None`` for a problem without a reference solution.
         history: one row per evaluation: ``step``, ``time`` (training seconds), ``loss``,
             ``loss_<term>`` (the unweighted mean square of each residual/condition term),
             ``lr``, ``levels`` (active levels), ``rel_l2``, ``max_abs_error``.
