@@ -17,7 +17,13 @@ from .sampling import (
     time_chunk_losses,
 )
 
-__all__ = ["Objective", "condition_names", "POOL"]
+__all__ = ["Objective", "condition_names", "POOL", "POINT_KEYS"]
+
+POINT_KEYS = (
+    "adaptive", "rad_pool", "rad_every", "rad_k", "rad_c", "causal", "causal_chunks", "time_weight",
+)  # fmt: skip
+"""The keyword options of :class:`Objective` (and of ``sg.solve``) that choose and weight the
+interior points."""
 
 Samples = dict[str, dict[str, Tensor]]
 """Term name -> the batch it is evaluated on (``{"x": (n, d), ...}``); with RAD also
@@ -224,14 +230,13 @@ class Objective:
         squares = {
             name: r.square().reshape(len(x), -1).mean(1) for name, r in self._residual(x).items()
         }
+        t, domain = x[:, -1], self.problem.domain
         if self.time_weight > 0:
-            domain = self.problem.domain
-            w = remaining_time_weights(x[:, -1], domain.t0, domain.t1, self.time_weight)
+            w = remaining_time_weights(t, domain.t0, domain.t1, self.time_weight)
             squares = {name: w * sq for name, sq in squares.items()}
         if self.causal > 0:
-            t0, t1 = self.problem.domain.t0, self.problem.domain.t1
             chunks = {
-                name: time_chunk_losses(sq, x[:, -1], t0, t1, self.causal_chunks)
+                name: time_chunk_losses(sq, t, domain.t0, domain.t1, self.causal_chunks)
                 for name, sq in squares.items()
             }
             w = causal_weights(sum(chunks.values()), self.causal)

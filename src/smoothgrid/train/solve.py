@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from ..field import BACKENDS, Field
 from .curriculum import level_mask
 from .graph import GraphedStep, check_graphable
-from .losses import POOL, Objective
+from .losses import POINT_KEYS, POOL, Objective
 from .metrics import Evaluator, has_reference
 from .optim import grid_decoder_adam, set_rates
 from .result import Result
@@ -272,7 +272,7 @@ def solve(
     optimizer = grid_decoder_adam(field, lr, decoder_lr, capturable=cuda_graph)
     objective = Objective(
         problem, field, batch, boundary_batch, weights, backend, stratified, dtype, device,
-        adaptive, rad_pool, rad_every, rad_k, rad_c, causal, causal_chunks, time_weight,
+        **{key: settings[key] for key in POINT_KEYS},
     )  # fmt: skip
     generator = torch.Generator(device=device).manual_seed(int(seed))
     evaluator = Evaluator(problem) if reference else None
