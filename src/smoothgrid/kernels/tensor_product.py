@@ -32,7 +32,6 @@ STEPS: dict[str, int] = {"linear": 0, "smoothstep": 1, "cosine": 2, "quintic": 3
 """Interpolation kinds the kernels know, by encoding step name -> compile-time code."""
 
 _HERMITE: tl.constexpr = tl.constexpr(4)
-_PI: tl.constexpr = tl.constexpr(3.141592653589793)
 
 
 def component_spec(
@@ -88,12 +87,14 @@ def _step(t, K: tl.constexpr, STEP: tl.constexpr):
         else:
             r = 6.0 - 12.0 * t
     elif STEP == 2:  # cosine
+        # pi as a literal: Triton >= 3.7 cannot multiply a tensor by a global float constexpr
+        pi_t = 3.141592653589793 * t
         if K == 0:
-            r = 0.5 * (1.0 - tl.cos(_PI * t))
+            r = 0.5 * (1.0 - tl.cos(pi_t))
         elif K == 1:
-            r = 0.5 * _PI * tl.sin(_PI * t)
+            r = 1.5707963267948966 * tl.sin(pi_t)
         else:
-            r = 0.5 * _PI * _PI * tl.cos(_PI * t)
+            r = 4.934802200544679 * tl.cos(pi_t)
     else:  # quintic
         t2 = t * t
         if K == 0:
