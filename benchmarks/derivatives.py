@@ -1,9 +1,9 @@
-"""Training-step time and peak memory of the derivative backends, per encoding, side by side.
+"""Training-step time and peak memory of the derivative methods, per encoding, side by side.
 
 One step = field jet at a batch of points (order 2, Laplacian) + a Helmholtz-like residual loss
 + backward + Adam. Backends: ``jet`` (analytic jets, one ordinary backward), ``autograd``
 (double backward through torch.autograd.grad(create_graph=True)), ``fd`` (central finite
-differences, 1 + 2d field evaluations). Timings are measured in one process, the backends
+differences, 1 + 2d field evaluations). Timings are measured in one process, the derivative methods
 interleaved round by round, median of the rounds; peak memory is measured per configuration in a
 fresh child process on the CPU (peak resident set above the set-up baseline) or with
 torch.cuda.max_memory_allocated on a GPU.
@@ -24,7 +24,7 @@ import torch
 
 import smoothgrid as sg
 
-BACKENDS = ("jet", "autograd", "fd")
+DERIVATIVES = ("jet", "autograd", "fd")
 
 
 def build(encoding: str, dim: int, batch: int, device: str, seed: int = 0):
@@ -48,9 +48,9 @@ def build(encoding: str, dim: int, batch: int, device: str, seed: int = 0):
     return field, opt, x
 
 
-def train_step(field, opt, x, backend: str) -> float:
+def train_step(field, opt, x, derivatives: str) -> float:
     """One Adam step on a Helmholtz-like residual ``lap u + u``; returns the loss."""
-    u = field.jet(x, order=2, backend=backend)
+    u = field.jet(x, order=2, derivatives=derivatives)
     loss = (u.lap + u.value).square().mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -64,11 +64,11 @@ def _sync(device: str) -> None:
 
 
 def time_steps(encoding: str, dim: int, batch: int, device: str, rounds: int) -> dict[str, float]:
-    """Median ms per step of each backend, backends interleaved round by round."""
-    setups = {b: build(encoding, dim, batch, device) for b in BACKENDS}
+    """Median ms per step of each derivatives, derivative methods interleaved round by round."""
+    setups = {b: build(encoding, dim, batch, device) for b in DERIVATIVES}
     for b, (field, opt, x) in setups.items():
         train_step(field, opt, x, b)  # warm-up: Adam state, allocator, kernels
-    times: dict[str, list[float]] = {b: [] for b in BACKENDS}
+    times: dict[str, list[float]] = {b: [] for b in DERIVATIVES}
     for _ in range(rounds):
         for b, (field, opt, x) in setups.items():
             _sync(device)
@@ -88,7 +88,7 @@ def _memory_kib(key: str) -> int:
     raise RuntimeError(f"{key} not found in /proc/self/status")
 
 
-def _peak_child(encoding: str, dim: int, batch: int, backend: str, queue) -> None:
+def _peak_child(encoding: str, dim: int, batch: int, derivatives: str, queue) -> None:
     field, opt, x = build(encoding, dim, batch, "cpu")
     for p in field.parameters():  # allocate Adam's state before the baseline
         p.grad = torch.zeros_like(p)
@@ -98,11 +98,11 @@ def _peak_child(encoding: str, dim: int, batch: int, backend: str, queue) -> Non
         f.write("5")  # reset the peak resident set (VmHWM) to the current one
     base = _memory_kib("VmRSS")
     for _ in range(2):
-        train_step(field, opt, x, backend)
+        train_step(field, opt, x, derivatives)
     queue.put((_memory_kib("VmHWM") - base) / 1024.0)
 
 
-def peak_memory_mb(encoding: str, dim: int, batch: int, backend: str, device: str) -> float:
+def peak_memory_mb(encoding: str, dim: int, batch: int, derivatives: str, device: str) -> float:
     """Peak memory of training steps above the set-up (model + Adam state), in MiB.
 
     CPU: a fresh child process, its peak resident set (``VmHWM``, reset after set-up) minus the
@@ -110,16 +110,16 @@ def peak_memory_mb(encoding: str, dim: int, batch: int, backend: str, device: st
     """
     if device.startswith("cuda"):
         field, opt, x = build(encoding, dim, batch, device)
-        train_step(field, opt, x, backend)
+        train_step(field, opt, x, derivatives)
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
-        train_step(field, opt, x, backend)
+        train_step(field, opt, x, derivatives)
         torch.cuda.synchronize()
         return (torch.cuda.max_memory_allocated() - base) / 2**20
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_peak_child, args=(encoding, dim, batch, backend, queue))
+    proc = ctx.Process(target=_peak_child, args=(encoding, dim, batch, derivatives, queue))
     proc.start()
     value = queue.get()
     proc.join()
@@ -150,9 +150,11 @@ def main(argv: list[str] | None = None) -> None:
     print("\n".join(lines), flush=True)
     for name in args.encodings:
         ms = time_steps(name, args.dim, args.batch, args.device, args.rounds)
-        mem = {b: float("nan") for b in BACKENDS}
+        mem = {b: float("nan") for b in DERIVATIVES}
         if not args.no_memory:
-            mem = {b: peak_memory_mb(name, args.dim, args.batch, b, args.device) for b in BACKENDS}
+            mem = {
+                b: peak_memory_mb(name, args.dim, args.batch, b, args.device) for b in DERIVATIVES
+            }
         row = (
             f"| {name} | {ms['jet']:.1f} | {ms['autograd']:.1f} | {ms['fd']:.1f} "
             f"| {ms['autograd'] / ms['jet']:.2f}x | {mem['jet']:.0f} | {mem['autograd']:.0f} "

@@ -87,11 +87,9 @@ def bandwidth(device: torch.device) -> float:
     return 2 * 4 * n / ms / 1e6
 
 
-def make_encoding(name: str, dim: int, backend: str, log2_table: int = 19):
+def make_encoding(name: str, dim: int, impl: str, log2_table: int = 19):
     """The benchmark grid: 16 levels, 2 features."""
-    return sg.encodings.make(
-        name, dim, features=2, log2_table=log2_table, backend=backend, **GRID[dim]
-    )
+    return sg.encodings.make(name, dim, features=2, log2_table=log2_table, impl=impl, **GRID[dim])
 
 
 def _components(jet: sg.Jet, order: int) -> list[torch.Tensor]:
@@ -142,22 +140,22 @@ def encoding_row(name, dim, order, batch, rounds, device, peak) -> dict:
     the kernels' own device time with its fraction of the memory bound."""
     row: dict = {"encoding": f"{name} {dim}D", "order": order}
     x = torch.rand(batch, dim, device=device)
-    for backend in ("torch", "triton"):
-        if backend == "triton" and device.type != "cuda":
+    for impl in ("torch", "triton"):
+        if impl == "triton" and device.type != "cuda":
             continue
         try:
-            enc = make_encoding(name, dim, backend).to(device)
+            enc = make_encoding(name, dim, impl).to(device)
             forward, backward = _forward_backward(enc, x, order)
-            row[f"{backend}_fwd_ms"] = _timed(forward, rounds, device)
-            row[f"{backend}_bwd_ms"] = _timed(backward, rounds, device)
-            if backend == "triton":
+            row[f"{impl}_fwd_ms"] = _timed(forward, rounds, device)
+            row[f"{impl}_bwd_ms"] = _timed(backward, rounds, device)
+            if impl == "triton":
                 for kind, fn in (("fwd", forward), ("bwd", backward)):
                     kernel = "forward_kernel" if kind == "fwd" else "backward_kernel"
                     ms = row[f"device_{kind}_ms"] = _device_ms(fn, kernel, rounds)
                     moved = bytes_per_point(enc, order, kind == "bwd") * batch
                     row[f"bound_{kind}"] = moved / ms / 1e6 / peak
         except Exception as err:  # a failed row is reported, the others still run
-            row[f"{backend}_error"] = f"{type(err).__name__}: {str(err)[:120]}"
+            row[f"{impl}_error"] = f"{type(err).__name__}: {str(err)[:120]}"
         if device.type == "cuda":
             torch.cuda.empty_cache()
     return row
@@ -209,7 +207,7 @@ def _graphed(step: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
     return replay
 
 
-STEP_VARIANTS = [  # (column, backend, compiled decoder, CUDA graph)
+STEP_VARIANTS = [  # (column, impl, compiled decoder, CUDA graph)
     ("torch", "torch", False, False),
     ("kernel", "triton", False, False),
     ("kernel_graph", "triton", False, True),
@@ -222,10 +220,10 @@ def step_row(label, dim, log2_table, batch, rounds, device) -> dict:
     """ms per training step for each of :data:`STEP_VARIANTS` (the PyTorch path only on CPU)."""
     row: dict = {"setup": label}
     variants = STEP_VARIANTS if device.type == "cuda" else STEP_VARIANTS[:1]
-    for key, backend, compiled, graph in variants:
+    for key, impl, compiled, graph in variants:
         try:
             torch.manual_seed(0)
-            enc = make_encoding("hermite", dim, backend, log2_table).to(device)
+            enc = make_encoding("hermite", dim, impl, log2_table).to(device)
             enc.set_bounds(-1.0, 1.0)
             enc.set_level_scale([enc.resolutions[0] / n for n in enc.resolutions])  # as solve
             row["params"] = sum(p.numel() for p in enc.parameters())

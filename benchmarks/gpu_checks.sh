@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One prepared GPU session: derivative backends side by side, then accuracy runs of the
+# One prepared GPU session: derivative methods side by side, then accuracy runs of the
 # Hermite-NGP benchmarks under a wall-clock budget. Results go to $OUT (default ./gpu_out):
 # gpu.txt, derivatives_*.md, accuracy.jsonl (one metrics line per run), log.txt.
 #   DEVICE=cuda SCALE=1 bash benchmarks/gpu_checks.sh      # SCALE multiplies the time budgets

@@ -1,5 +1,5 @@
 """Baselines: each trains on poisson2d (wiring, not speed); coordinate encodings, SIREN and
-PirateNet jets agree with autograd; non-grid fields in solve and the fd backend."""
+PirateNet jets agree with autograd; non-grid fields in solve and the fd derivatives."""
 
 from __future__ import annotations
 
@@ -61,18 +61,20 @@ def test_method_trains_on_poisson2d(name):
     assert run.metrics["rel_l2"] < fraction * start, (start, run.metrics["rel_l2"])
 
 
-def test_solve_uses_the_default_backend(tmp_path):
+def test_solve_uses_the_default_derivatives(tmp_path):
     torch.manual_seed(0)
     field = baselines.make("ingp_fd", dim=2, **GRID)
-    assert field.default_backend == "fd"
+    assert field.default_derivatives == "fd"
     sg.solve(tiny_poisson(), field, steps=1, batch=16, progress=False, out=tmp_path)
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
-    assert config["backend"] == "fd"
+    assert config["derivatives"] == "fd"
     assert config["encoding"]["name"] == "linear"
     field = baselines.make("piratenet", dim=2, hidden=8, frequencies=4)
-    sg.solve(tiny_poisson(), field, steps=1, batch=16, progress=False, out=tmp_path, backend="jet")
+    sg.solve(
+        tiny_poisson(), field, steps=1, batch=16, progress=False, out=tmp_path, derivatives="jet"
+    )
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
-    assert config["backend"] == "jet" and config["field"] == {"decoder": "PirateNet"}
+    assert config["derivatives"] == "jet" and config["field"] == {"decoder": "PirateNet"}
     assert config["encoding"] == {"name": "fourier", "periodic": [], "frequencies": 4, "scale": 1.0}
 
 
@@ -82,7 +84,7 @@ def test_non_grid_field_rejects_grid_settings():
         sg.solve(tiny_poisson(), field, steps=1, curriculum="coarse_to_fine", progress=False)
     x = torch.rand(4, 2)
     with pytest.raises(ValueError, match="no grid cell"):
-        field.jet(x, backend="fd")
+        field.jet(x, derivatives="fd")
     with pytest.raises(ValueError, match="no grid levels"):
         field.encoding.set_level_mask([True])
     with pytest.raises(ValueError, match="unknown method 'pin'"):
@@ -158,8 +160,8 @@ def test_field_jets_match_autograd(name, options, gen):
     x = torch.rand(12, 2, generator=gen, dtype=DTYPE) * torch.tensor([2.0, 2.0]) - torch.tensor(
         [1.0, 0.0]
     )
-    ref = field.jet(x, order=2, hessian=True, backend="autograd")
-    jet = field.jet(x, order=2, hessian=True, backend="jet")
+    ref = field.jet(x, order=2, hessian=True, derivatives="autograd")
+    jet = field.jet(x, order=2, hessian=True, derivatives="jet")
     assert_rel(jet.value, ref.value, 1e-9, "value")
     assert_rel(jet.grad, ref.grad, 1e-9, "grad")
     assert_rel(jet.hess, ref.hess, 1e-9, "hess")
@@ -178,7 +180,7 @@ def test_fd_backend_on_a_coordinate_field_with_a_step(gen):
     field = baselines.make("pinn", dim=2, hidden=(16,)).double()
     field.set_bounds(-1.0, 1.0)
     x = torch.rand(8, 2, generator=gen, dtype=DTYPE) * 1.6 - 0.8
-    ref = field.jet(x, order=2, backend="autograd")
-    fd = field.jet(x, order=2, backend="fd", fd_step=1e-4)
+    ref = field.jet(x, order=2, derivatives="autograd")
+    fd = field.jet(x, order=2, derivatives="fd", fd_step=1e-4)
     assert_rel(fd.grad, ref.grad, 1e-6, "grad")
     assert_rel(fd.lap, ref.lap, 1e-3, "lap")

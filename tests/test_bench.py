@@ -14,7 +14,7 @@ from smoothgrid.cli import main
 
 TINY = dict(steps=2, batch=32, eval_every=1, test_resolution=8)
 COLUMNS = [
-    "method", "backend", "final rel L2", "best rel L2 (best evaluation)", "time to 1e-2 (s)",
+    "method", "derivatives", "final rel L2", "best rel L2 (best evaluation)", "time to 1e-2 (s)",
     "time to 1e-3 (s)", "ms/step", "peak RSS growth (MiB)", "params", "steps",
 ]  # fmt: skip
 
@@ -67,7 +67,7 @@ def test_time_to_target_and_partial_seeds():
     history = [{"time": 1.0, "rel_l2": 0.5}, {"time": 2.0, "rel_l2": 5e-3}]
     assert time_to_target(history, 1e-2) == 2.0
     assert time_to_target(history, 1e-3) == math.inf
-    base = dict(problem="p", method="m", backend="jet", params=10, steps=5, ms_per_step=1.0,
+    base = dict(problem="p", method="m", derivatives="jet", params=10, steps=5, ms_per_step=1.0,
                 peak_memory_mib=None, diverged=False, best_rel_l2=1e-3)  # fmt: skip
     records = [
         {**base, "final_rel_l2": 2e-3, "time_to_1e-2": 1.0, "time_to_1e-3": math.inf},
@@ -93,7 +93,7 @@ def test_cli_bench(tmp_path, capsys):
     printed = capsys.readouterr().out
     tables = parse_tables((out / "results.md").read_text())
     rows = tables["poisson2d"]
-    assert [(r["method"], r["backend"]) for r in rows] == [
+    assert [(r["method"], r["derivatives"]) for r in rows] == [
         ("pinn", "autograd"), ("hermite:autograd", "autograd")
     ]  # fmt: skip
     assert all("±" in r["final rel L2"] for r in rows)  # two seeds: mean ± std

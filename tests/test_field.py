@@ -1,4 +1,4 @@
-"""Field = encoding + jet-aware MLP: the three derivative backends agree, errors are clear."""
+"""Field = encoding + jet-aware MLP: the three derivative methods agree, errors are clear."""
 
 from __future__ import annotations
 
@@ -54,9 +54,9 @@ def test_backends_agree(name, hessian, gen):
     """jet == autograd to round-off; fd to the accuracy its step allows."""
     field = make_field(name, 2, gen)
     x = points(16, 2, gen)
-    jet = field.jet(x, order=2, hessian=hessian, backend="jet")
-    ref = field.jet(x, order=2, hessian=hessian, backend="autograd")
-    fd = field.jet(x, order=2, hessian=hessian, backend="fd", fd_step=1e-4)
+    jet = field.jet(x, order=2, hessian=hessian, derivatives="jet")
+    ref = field.jet(x, order=2, hessian=hessian, derivatives="autograd")
+    fd = field.jet(x, order=2, hessian=hessian, derivatives="fd", fd_step=1e-4)
     second = (lambda j: j.hess) if hessian else (lambda j: j.lap)
     assert rel_err(jet.grad, ref.grad) <= 1e-9
     assert rel_err(second(jet), second(ref)) <= 1e-9
@@ -71,8 +71,8 @@ def test_fd_default_step_is_finest_cell(gen):
     field.encoding.set_level_mask([True, True, False])
     assert torch.allclose(field.encoding.cell_size(), torch.full((2,), 2.0 / 6, dtype=DTYPE))
     x = points(8, 2, gen)
-    default = field.jet(x, order=1, backend="fd")
-    explicit = field.jet(x, order=1, backend="fd", fd_step=2.0 / 6)
+    default = field.jet(x, order=1, derivatives="fd")
+    explicit = field.jet(x, order=1, derivatives="fd", fd_step=2.0 / 6)
     assert torch.equal(default.grad, explicit.grad)
 
 
@@ -97,11 +97,11 @@ def test_training_gradients_match_between_jet_and_autograd(gen):
     field = make_field("hermite", 2, gen, out=1)
     x = points(32, 2, gen)
     grads = {}
-    for backend in ("jet", "autograd"):
+    for derivatives in ("jet", "autograd"):
         field.zero_grad()
-        u = field.jet(x, order=2, backend=backend)
+        u = field.jet(x, order=2, derivatives=derivatives)
         (u.lap + u.value).square().mean().backward()
-        grads[backend] = [p.grad.clone() for p in field.parameters()]
+        grads[derivatives] = [p.grad.clone() for p in field.parameters()]
     for a, b in zip(grads["jet"], grads["autograd"]):
         assert rel_err(a, b) <= 1e-9
 
@@ -126,14 +126,14 @@ def test_gather_contract_kernel_matches_reference(dtype, gen):
 def test_field_rejects_bad_input(gen):
     field = make_field("hermite", 2, gen)
     x = points(4, 2, gen)
-    with pytest.raises(ValueError, match="unknown derivative backend 'jets'"):
-        field.jet(x, backend="jets")
+    with pytest.raises(ValueError, match="unknown derivative method 'jets'"):
+        field.jet(x, derivatives="jets")
     with pytest.raises(ValueError, match="order must be 0, 1 or 2"):
         field.jet(x, order=3)
     with pytest.raises(TypeError, match="must be a smoothgrid encoding"):
         sg.Field(torch.nn.Linear(2, 2))
     with pytest.raises(ValueError, match="outside"):
-        field.jet(x + 3.0, backend="fd")
+        field.jet(x + 3.0, derivatives="fd")
     with pytest.raises(ValueError, match="unknown activation 'relu'"):
         sg.Field(field.encoding, activation="relu")
 

@@ -45,8 +45,8 @@ def _pair(name: str, dim: int, gen: torch.Generator, **options):
         bounds=([-1.0] * dim, [2.0] * dim),
     )
     kwargs.update(options)
-    reference = sg.encodings.make(name, dim, backend="torch", **kwargs).double().to(DEVICE)
-    kernel = sg.encodings.make(name, dim, backend="triton", **kwargs).to(DEVICE)
+    reference = sg.encodings.make(name, dim, impl="torch", **kwargs).double().to(DEVICE)
+    kernel = sg.encodings.make(name, dim, impl="triton", **kwargs).to(DEVICE)
     with torch.no_grad():
         table = torch.rand(reference.tables[0].shape, generator=gen, dtype=torch.float64) * 2 - 1
         reference.tables[0].copy_(table)
@@ -129,10 +129,10 @@ def test_half_precision_table_is_read_in_float32(gen):
 
 def test_field_training_gradients_equal_on_both_paths(gen):
     fields = []
-    for backend in ("torch", "triton"):
+    for impl in ("torch", "triton"):
         torch.manual_seed(0)
         enc = sg.encodings.make(
-            "hermite", 2, levels=3, min_res=3, max_res=12, log2_table=6, backend=backend
+            "hermite", 2, levels=3, min_res=3, max_res=12, log2_table=6, impl=impl
         )
         fields.append(sg.Field(enc, hidden=(16,), out=1).to(DEVICE))
     x = torch.rand(60, 2, generator=gen).to(DEVICE)
@@ -146,17 +146,17 @@ def test_field_training_gradients_equal_on_both_paths(gen):
         assert _rel(p_ker.grad, p_ref.grad.double()) <= 1e-4, name
 
 
-def test_auto_backend_takes_the_reference_path_off_the_gpu(monkeypatch, gen):
+def test_auto_impl_takes_the_reference_path_off_the_gpu(monkeypatch, gen):
     def fail(*args, **kwargs):
         raise AssertionError("the kernel ran")
 
     monkeypatch.setattr("smoothgrid.encodings.base.encode_jet", fail)
     enc = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4)
-    assert enc.backend == "auto"
+    assert enc.impl == "auto"
     x = torch.rand(5, 2, generator=gen)
     if not torch.cuda.is_available():
         enc.jet(x)  # CPU tensors: PyTorch path even under the interpreter
-    enc_torch = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4, backend="torch")
+    enc_torch = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4, impl="torch")
     enc_torch.to(DEVICE).jet(x.to(DEVICE))
 
 
@@ -173,9 +173,7 @@ def test_auto_backend_takes_the_reference_path_off_the_gpu(monkeypatch, gen):
 def test_unsupported_calls_say_why(name, dim, options, reason):
     enc = sg.encodings.make(name, dim, levels=2, min_res=2, max_res=4, **options)
     assert reason in kernels.unsupported_reason(enc, torch.rand(3, dim))
-    forced = sg.encodings.make(
-        name, dim, levels=2, min_res=2, max_res=4, backend="triton", **options
-    )
+    forced = sg.encodings.make(name, dim, levels=2, min_res=2, max_res=4, impl="triton", **options)
     with pytest.raises(ValueError, match=reason):
         forced.jet(torch.rand(3, dim))
 
@@ -184,14 +182,14 @@ def test_points_that_need_gradients_take_the_reference_path(gen):
     auto = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4)
     x = torch.rand(4, 2, generator=gen, requires_grad=True)
     assert "gradient with respect to the points" in kernels.unsupported_reason(auto, x)
-    forced = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4, backend="triton")
+    forced = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4, impl="triton")
     with pytest.raises(ValueError, match="points"):
         forced.jet(x)
 
 
-def test_bad_backend_is_rejected():
-    with pytest.raises(ValueError, match="backend must be one of"):
-        sg.encodings.make("hermite", 2, backend="cuda")
+def test_bad_impl_is_rejected():
+    with pytest.raises(ValueError, match="impl must be one of"):
+        sg.encodings.make("hermite", 2, impl="cuda")
 
 
 def test_component_spec_orders_components_like_the_reference():

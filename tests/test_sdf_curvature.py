@@ -93,13 +93,13 @@ def test_field_curvature_uses_the_backend_it_is_given():
     field.double()
     x = points(64, 4) * 0.9
     H_jet, K_jet, g_jet = sdf.field_curvature(field, x)
-    H_ad, K_ad, g_ad = sdf.field_curvature(field, x, backend="autograd")
+    H_ad, K_ad, g_ad = sdf.field_curvature(field, x, derivatives="autograd")
     assert torch.allclose(g_jet, g_ad, rtol=1e-10, atol=1e-12)
     assert torch.allclose(H_jet, H_ad, rtol=1e-8, atol=1e-10)
     assert torch.allclose(K_jet, K_ad, rtol=1e-8, atol=1e-10)
     # the sphere prior alone (network output ~0): H ~ 1/|x| of the sphere it starts from
     assert (H_jet - 1 / x.norm(dim=1)).abs().median() < 0.2 * (1 / x.norm(dim=1)).median()
     baseline = sdf.sdf_field("ingp_fd", levels=2, min_res=4, max_res=8, log2_table=10)
-    assert baseline.default_backend == "fd"
+    assert baseline.default_derivatives == "fd"
     H_fd, _, _ = sdf.field_curvature(baseline, x)
     assert H_fd.shape == (len(x),) and torch.isfinite(H_fd).all()

@@ -64,7 +64,7 @@ def test_short_sphere_fit_has_small_chamfer_and_curvature_error(sphere_fit):
     # sphere prior of radius 0.5 plus the untrained network) they are 0.11, 0.51 deg, 0.01,
     # 0.11, 5.6 % and 11 %: every bound below fails there.
     m = sphere_fit.metrics
-    assert m["steps"] == 80 and m["method"] == "hermite" and m["backend"] == "jet"
+    assert m["steps"] == 80 and m["method"] == "hermite" and m["derivatives"] == "jet"
     assert m["chamfer"] < 6e-3 and m["sdf_error"] < 0.01
     assert m["normal_angle"] < 0.4 and m["eikonal"] < 0.01
     assert m["mean_curvature_rel_error"] < 0.035 and m["gaussian_curvature_rel_error"] < 0.07

@@ -1,4 +1,4 @@
-"""The solve loop: convergence, settings, level scale, curriculum, backends."""
+"""The solve loop: convergence, settings, level scale, curriculum, derivative methods."""
 
 from __future__ import annotations
 
@@ -146,11 +146,17 @@ def test_curriculum_switches_levels_on():
     assert levels == sorted(levels)
 
 
-@pytest.mark.parametrize("backend", ["autograd", "fd"])
-def test_float64_and_other_backends(backend):
+@pytest.mark.parametrize("derivatives", ["autograd", "fd"])
+def test_float64_and_other_backends(derivatives):
     field = tiny_field()
     result = solve(
-        tiny_poisson(), field, steps=3, batch=64, dtype="float64", backend=backend, progress=False
+        tiny_poisson(),
+        field,
+        steps=3,
+        batch=64,
+        dtype="float64",
+        derivatives=derivatives,
+        progress=False,
     )
     assert all(p.dtype == torch.float64 for p in field.parameters())
     assert math.isfinite(result.metrics["loss"])

@@ -6,7 +6,7 @@
 """
 
 from . import apps, baselines, bench, encodings, geometry, jet, kernels, problems, train
-from .field import BACKENDS, Field, HardConstraint
+from .field import DERIVATIVES, Field, HardConstraint
 from .jet import Jet
 from .nn import MLP, PirateNet
 from .problems import BoundaryLaplacian, Data, Dirichlet, Initial, Neumann, Periodic, Problem
@@ -30,7 +30,7 @@ __all__ = [
     "HardConstraint",
     "MLP",
     "PirateNet",
-    "BACKENDS",
+    "DERIVATIVES",
     "Problem",
     "Dirichlet",
     "Neumann",

@@ -436,7 +436,7 @@ def _parser() -> argparse.ArgumentParser:
     budget.add_argument("--steps", type=int, help="training steps per run")
     side.add_argument("--seeds", type=int, default=1, help="seeds per run (mean ± std)")
     side.add_argument("--out", default=None, help="results directory (default bench/SUITE)")
-    side.add_argument("--methods", nargs="+", help="methods, name or name:backend")
+    side.add_argument("--methods", nargs="+", help="methods, name or name:derivatives")
     side.add_argument("--problems", nargs="+", help="problems of the suite, label or name")
     side.add_argument("--device", help="cpu or cuda")
     side.add_argument("--batch", type=int, help="collocation points per step (all methods)")

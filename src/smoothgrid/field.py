@@ -1,6 +1,6 @@
 """A neural field ``u(x) = decoder(encoding(x))``, optionally under a hard constraint.
 
-``Field.jet`` returns ``u`` with its spatial derivatives by one of three backends:
+``Field.jet`` returns ``u`` with its spatial derivatives by one of three derivative methods:
 
 * ``"jet"``: analytic encoding jets pushed through the decoder (no double backward);
 * ``"autograd"``: ``torch.autograd.grad`` with ``create_graph=True`` on ``field(x)``, the
@@ -27,10 +27,10 @@ from .encodings.protocol import Encoding
 from .jet import Jet, _check_order
 from .nn import MLP
 
-__all__ = ["Field", "HardConstraint", "BACKENDS"]
+__all__ = ["Field", "HardConstraint", "DERIVATIVES"]
 
-BACKENDS = ("jet", "autograd", "fd")
-"""Derivative backends of :meth:`Field.jet`."""
+DERIVATIVES = ("jet", "autograd", "fd")
+"""Derivative derivative methods of :meth:`Field.jet`."""
 
 
 class HardConstraint:
@@ -76,8 +76,8 @@ class Field(nn.Module):
             ``jet(Jet) -> Jet`` with the same channels.
 
     Attributes:
-        default_backend: the derivative backend :func:`smoothgrid.solve` uses when it is not
-            given one (``"jet"``; the baselines set their paper's backend).
+        default_derivatives: the derivative method :func:`smoothgrid.solve` uses when it is not
+            given one (``"jet"``; the baselines set their paper's derivatives).
 
     Example:
         >>> import smoothgrid as sg
@@ -111,7 +111,7 @@ class Field(nn.Module):
         self.decoder = decoder
         self.constraint = constraint
         self.out = int(out)
-        self.default_backend = "jet"
+        self.default_derivatives = "jet"
 
     @property
     def dim(self) -> int:
@@ -139,7 +139,7 @@ class Field(nn.Module):
         order: int = 2,
         hessian: bool = False,
         lap_axes: Sequence[int] | None = None,
-        backend: str = "jet",
+        derivatives: str = "jet",
         fd_step: float | Tensor | None = None,
     ) -> Jet:
         """``u`` and its derivatives at ``x``.
@@ -149,7 +149,7 @@ class Field(nn.Module):
             order: 0, 1 or 2.
             hessian: at order 2, the full Hessian instead of the Laplacian.
             lap_axes: the Laplacian's axes (``None``: all).
-            backend: ``"jet"``, ``"autograd"`` or ``"fd"`` (see the module docstring).
+            derivatives: ``"jet"``, ``"autograd"`` or ``"fd"`` (see the module docstring).
             fd_step: the ``fd`` step in domain units, a number or ``(d,)``; default the finest
                 active level's cell edge (required for an encoding without a grid).
 
@@ -158,15 +158,17 @@ class Field(nn.Module):
         """
         _check_order(order)
         lap_axes = self.encoding._check_lap_axes(lap_axes)
-        if backend == "jet":
+        if derivatives == "jet":
             return self._jet_analytic(x, order, hessian, lap_axes)
-        if backend == "autograd":
+        if derivatives == "autograd":
             return _autograd_jet(lambda p: self._values(p, True), x, order, hessian, lap_axes)
-        if backend == "fd":
+        if derivatives == "fd":
             self.encoding.to_unit(x)  # validate the points themselves
             step = self.encoding.cell_size() if fd_step is None else fd_step
             return _fd_jet(lambda p: self._values(p, False), x, order, hessian, lap_axes, step)
-        raise ValueError(f"unknown derivative backend {backend!r}; known: {', '.join(BACKENDS)}")
+        raise ValueError(
+            f"unknown derivative method {derivatives!r}; known: {', '.join(DERIVATIVES)}"
+        )
 
     def _jet_analytic(
         self, x: Tensor, order: int, hessian: bool, lap_axes: tuple[int, ...] | None

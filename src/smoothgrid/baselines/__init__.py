@@ -5,7 +5,7 @@
 >>> field = sg.baselines.make("pinn", dim=2)               # autograd derivatives, as in its paper
 >>> run = sg.solve(problem, field, steps=500, **sg.baselines.settings("pinn"))  # doctest: +SKIP
 
-| name | what | backend |
+| name | what | derivatives |
 |---|---|---|
 | ``pinn`` | tanh MLP 4 x 128 on the coordinates | autograd |
 | ``fourier_mlp`` | random Fourier features + tanh MLP | autograd |

@@ -1,9 +1,9 @@
 """The methods the benchmarks compare: published baselines and smoothgrid's own fields.
 
-Each method builds a :class:`~smoothgrid.Field` with the derivative backend of its paper in
-``field.default_backend`` (which :func:`smoothgrid.solve` uses when given no ``backend``), and
-recommends solver settings (:func:`settings`). Sizes: ``"small"`` for a CPU, ``"paper"`` for
-the published comparisons on a GPU.
+Each method builds a :class:`~smoothgrid.Field` with the derivative method of its paper in
+``field.default_derivatives`` (which :func:`smoothgrid.solve` uses when given no
+``derivatives``), and recommends solver settings (:func:`settings`). Sizes: ``"small"`` for a
+CPU, ``"paper"`` for the published comparisons on a GPU.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Method:
         name: registry name.
         description: one line, with the paper it follows.
         build: ``(dim, out, periodic, paper, **options) -> Field``.
-        backend: the derivative backend of its paper.
+        derivatives: the derivative method of its paper.
         settings: recommended :func:`smoothgrid.solve` keywords (``lr``, ``level_scale``, ...).
         smoothgrid: one of this library's own methods (else a baseline).
     """
@@ -40,7 +40,7 @@ class Method:
     name: str
     description: str
     build: Callable[..., Field]
-    backend: str
+    derivatives: str
     settings: dict[str, Any] = field(default_factory=dict)
     smoothgrid: bool = False
 
@@ -218,7 +218,7 @@ def make(
     size: str = "small",
     **options: Any,
 ) -> Field:
-    """Build method ``name``'s field, its paper's backend in ``field.default_backend``.
+    """Build method ``name``'s field, its paper's derivatives in ``field.default_derivatives``.
 
     Args:
         name: one of :func:`names`.
@@ -236,12 +236,12 @@ def make(
 
     Example:
         >>> field = make("siren", dim=2)
-        >>> field.default_backend
+        >>> field.default_derivatives
         'autograd'
     """
     method = _method(name)
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
     field_ = method.build(dim, out, tuple(periodic), size == "paper", **options)
-    field_.default_backend = method.backend
+    field_.default_derivatives = method.derivatives
     return field_

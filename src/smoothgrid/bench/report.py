@@ -72,7 +72,7 @@ def summarise(
     for (problem, method), rs in groups.items():
         row = {
             "method": method,
-            "backend": rs[0]["backend"],
+            "derivatives": rs[0]["derivatives"],
             "final rel L2": _fmt_error(rs, "final_rel_l2"),
             "best rel L2 (best evaluation)": _fmt_error(rs, "best_rel_l2"),
         }

@@ -2,7 +2,7 @@
 
 Every run of a suite uses the same collocation batch size, the same sampling seed (so the same
 points for every method), the same evaluation grid and the same time or step budget; only the
-field, its recommended learning rates and its derivative backend differ. Per run the record
+field, its recommended learning rates and its derivative method differ. Per run the record
 holds the final and best relative L2 error, the training time at which each target error was
 first reached (``inf`` when never), ms per step, peak memory and the parameter count.
 """
@@ -50,10 +50,10 @@ class BenchResult:
 
 def parse_method(spec: str) -> tuple[str, str | None]:
     """``"hermite"`` -> ``("hermite", None)``; ``"hermite:fd"`` -> ``("hermite", "fd")``."""
-    name, _, backend = spec.partition(":")
+    name, _, derivatives = spec.partition(":")
     if name not in baselines.names():
         raise ValueError(f"unknown method {name!r}; known: {', '.join(baselines.names())}")
-    return name, backend or None
+    return name, derivatives or None
 
 
 def time_to_target(history: Sequence[dict[str, Any]], target: float) -> float:
@@ -115,19 +115,19 @@ def _one_run(
     budget: dict[str, Any],
     device: torch.device,
 ) -> dict[str, Any]:
-    name, backend = parse_method(method)
+    name, derivatives = parse_method(method)
     torch.manual_seed(seed)
     field = baselines.make(
         name, problem.domain.dim, out=len(problem.outputs), periodic=problem.periodic,
         size=suite.size,
     )  # fmt: skip
-    if backend is not None:
-        field.default_backend = backend
+    if derivatives is not None:
+        field.default_derivatives = derivatives
     settings = {**baselines.settings(name), **budget, "batch": suite.batch, "seed": seed}
     record: dict[str, Any] = {
         "problem": spec.label,
         "method": method,
-        "backend": field.default_backend,
+        "derivatives": field.default_derivatives,
         "seed": seed,
         "params": sum(p.numel() for p in field.parameters()),
     }
@@ -209,7 +209,7 @@ def run(
         seeds: seeds ``0 .. seeds-1`` per (method, problem): field initialisation and points.
         device: ``"cpu"`` or ``"cuda"``.
         out: directory for ``results.csv``, ``results.json``, ``results.md`` and the plots.
-        methods: a subset of the suite's methods (or other method specs, ``name[:backend]``).
+        methods: a subset of the suite's methods (or other method specs, ``name[:derivatives]``).
         problems: a subset of the suite's problems, by label or registry name.
         batch, eval_every: override the suite's collocation batch / evaluation interval.
         test_resolution: override every problem's test grid (points per axis).
@@ -220,7 +220,7 @@ def run(
             run reuses memory an earlier one freed and its growth reads near zero.
 
     Returns:
-        A :class:`BenchResult`. Each record has ``problem``, ``method``, ``backend``, ``seed``,
+        A :class:`BenchResult`. Each record has ``problem``, ``method``, ``derivatives``, ``seed``,
         ``params``, ``final_rel_l2``, ``best_rel_l2``, ``time_to_<target>`` (seconds, ``inf``
         if never reached), ``ms_per_step``, ``peak_memory_mib`` (CPU: peak resident-set growth
         over the run; CUDA: peak allocated above the start), ``steps``, ``train_time``,

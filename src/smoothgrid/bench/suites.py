@@ -4,8 +4,8 @@
   (beta = 30), small models, a CPU budget of a few minutes.
 * ``paper``: the rows of BENCHMARKS.md's published table that the problem zoo covers, at the
   papers' model sizes and batches, meant for a GPU; the published numbers go beside the table.
-* ``derivatives``: each smoothgrid grid with the ``jet``, ``autograd`` and ``fd`` backends
-  (methods ``name:backend``) on ``helmholtz2d`` (1, 4): step time, memory and error.
+* ``derivatives``: each smoothgrid grid with the ``jet``, ``autograd`` and ``fd`` derivative methods
+  (methods ``name:derivatives``) on ``helmholtz2d`` (1, 4): step time, memory and error.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import baselines
-from ..field import BACKENDS
+from ..field import DERIVATIVES
 
 __all__ = ["ProblemSpec", "Suite", "SUITES", "get_suite", "target_label"]
 
@@ -49,8 +49,8 @@ class Suite:
     Attributes:
         name: the suite's name.
         problems: the problems.
-        methods: method names (:func:`smoothgrid.baselines.names`), or ``name:backend`` to
-            override a method's derivative backend.
+        methods: method names (:func:`smoothgrid.baselines.names`), or ``name:derivatives`` to
+            override a method's derivative method.
         batch: interior collocation points per step, the same for every method.
         time_budget: default seconds of training per run (when neither time nor steps given).
         eval_every: steps between evaluations (the resolution of time-to-target).
@@ -139,7 +139,7 @@ SUITES: dict[str, Suite] = {
     "derivatives": Suite(
         "derivatives",
         (_QUICK_PROBLEMS[1],),
-        tuple(f"{m}:{b}" for m in _GRIDS for b in BACKENDS),
+        tuple(f"{m}:{b}" for m in _GRIDS for b in DERIVATIVES),
         batch=8192,
         time_budget=10.0,
         eval_every=20,

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from ..jet import Jet, _check_order
-from ..kernels import BACKENDS, encode_jet, triton_available, unsupported_reason
+from ..kernels import IMPLS, encode_jet, triton_available, unsupported_reason
 from .contract import gather_contract
 from .grid import (
     LevelLayout,
@@ -82,9 +82,9 @@ class GridEncoding(Encoding):
             grid wraps around, so values and every derivative match across the box's faces.
         clamp: clamp points outside the box onto it instead of raising an error.
         init_scale: table entries start uniform in ``[-init_scale, init_scale]``.
-        backend: ``"auto"`` (the fused GPU kernel where :mod:`smoothgrid.kernels` supports the
-            call, the PyTorch path otherwise), ``"torch"`` or ``"triton"`` (see
-            :mod:`smoothgrid.kernels`).
+        impl: the implementation: ``"auto"`` (the fused GPU kernel where
+            :mod:`smoothgrid.kernels` supports the call, the PyTorch path otherwise),
+            ``"torch"`` or ``"triton"`` (see :mod:`smoothgrid.kernels`).
 
     Subclasses set ``neighbour_offsets`` (``(V, d)`` int64), ``coefficients`` (``M``) and the
     table groups, and implement :meth:`_weights`.
@@ -106,14 +106,14 @@ class GridEncoding(Encoding):
         periodic: Sequence[int] = (),
         clamp: bool = False,
         init_scale: float = 1e-4,
-        backend: str = "auto",
+        impl: str = "auto",
     ) -> None:
         super().__init__(dim, bounds=bounds, periodic=periodic, clamp=clamp)
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
-        if backend == "triton" and not triton_available():
-            raise ValueError("backend='triton' needs Triton (pip install triton)")
-        self.backend = backend
+        if impl not in IMPLS:
+            raise ValueError(f"impl must be one of {', '.join(IMPLS)}; got {impl!r}")
+        if impl == "triton" and not triton_available():
+            raise ValueError("impl='triton' needs Triton (pip install triton)")
+        self.impl = impl
         if not isinstance(levels, int) or levels < 1:
             raise ValueError(f"levels must be an integer >= 1, got {levels!r}")
         if not isinstance(features, int) or features < 1:
@@ -269,12 +269,12 @@ class GridEncoding(Encoding):
         return None
 
     def _use_kernel(self, unit: Tensor) -> bool:
-        """Whether :meth:`_encode` runs the fused kernel (see the ``backend`` option)."""
-        if self.backend == "torch" or (self.backend == "auto" and unit.device.type != "cuda"):
+        """Whether :meth:`_encode` runs the fused kernel (see the ``impl`` option)."""
+        if self.impl == "torch" or (self.impl == "auto" and unit.device.type != "cuda"):
             return False
         reason = unsupported_reason(self, unit)
-        if reason is not None and self.backend == "triton":
-            raise ValueError(f"backend='triton' cannot run this call: {reason}")
+        if reason is not None and self.impl == "triton":
+            raise ValueError(f"impl='triton' cannot run this call: {reason}")
         return reason is None
 
     def _weights(

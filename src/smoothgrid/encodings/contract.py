@@ -6,7 +6,7 @@
 ``n``, ``m`` over the coefficients stored per vertex. Two implementations with one signature:
 
 * :func:`gather_contract_reference`: plain differentiable PyTorch (any order of autograd, so the
-  ``autograd`` derivative backend can differentiate through it twice);
+  ``autograd`` derivatives can differentiate through it twice);
 * :func:`gather_contract`: the same forward with a hand-written backward to the table
   (``index_add_`` of the weighted output gradients), which saves only the weights and rows
   instead of autograd's per-slice intermediates. Used when the weights need no gradient (points

@@ -3,7 +3,7 @@
 The tensor-product encodings (``hermite``, ``linear``, ``smoothstep``, ``cosine``, ``quintic``) in
 1 to 3 dimensions have a fused Triton kernel for their jet (value, gradient, Hessian or
 Laplacian) and for the gradient of those components with respect to the table. An encoding's
-``backend`` option picks the path:
+``impl`` option (the implementation) picks the path:
 
 * ``"auto"`` (default): the kernel for CUDA tensors when Triton is installed and the call is
   supported (:func:`unsupported_reason` is ``None``), the PyTorch path otherwise (CPU tensors
@@ -14,7 +14,7 @@ Laplacian) and for the gradient of those components with respect to the table. A
   how the parity tests run without a GPU.
 
 The kernel computes no gradient with respect to the points: a call whose points require a
-gradient (pose refinement, the ``autograd`` derivative backend) takes the PyTorch path.
+gradient (pose refinement, ``derivatives="autograd"``) takes the PyTorch path.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from torch import Tensor
 if TYPE_CHECKING:
     from ..encodings.base import GridEncoding
 
-__all__ = ["BACKENDS", "triton_available", "interpreted", "unsupported_reason", "encode_jet"]
+__all__ = ["IMPLS", "triton_available", "interpreted", "unsupported_reason", "encode_jet"]
 
-BACKENDS = ("auto", "torch", "triton")
-"""Values of an encoding's ``backend`` option."""
+IMPLS = ("auto", "torch", "triton")
+"""Values of an encoding's ``impl`` option (its implementation)."""
 
 _BLOCK = 128
 """Points per program."""

@@ -10,7 +10,7 @@ and kernel variants a new set of active levels needs, none of which may be creat
 graph records); a change of the active levels (a curriculum) is a new configuration: a few
 eager steps, then a new recording.
 
-Requirements (checked by :func:`check_graphable`): a CUDA device, the ``"jet"`` backend (one
+Requirements (checked by :func:`check_graphable`): a CUDA device, ``derivatives="jet"`` (one
 ordinary backward pass), and an optimiser built with ``capturable=True`` whose learning rates
 are device tensors (:func:`~smoothgrid.train.optim.grid_decoder_adam` does both), so a new rate
 is a copy into the graph's tensor rather than a constant baked into the recording.
@@ -30,14 +30,15 @@ StepOutput = tuple[Tensor, dict[str, Tensor]]
 _UNSET = object()
 
 
-def check_graphable(device: torch.device, backend: str) -> None:
-    """Raise ``ValueError`` unless a step on ``device`` with ``backend`` can be captured."""
+def check_graphable(device: torch.device, derivatives: str) -> None:
+    """Raise ``ValueError`` unless a step on ``device`` with ``derivatives`` can be captured."""
     if device.type != "cuda":
         raise ValueError(f"cuda_graph=True needs a CUDA device, got {str(device)!r}")
-    if backend != "jet":
+    if derivatives != "jet":
         raise ValueError(
-            f"cuda_graph=True needs the 'jet' backend (one ordinary backward pass); the "
-            f"{backend!r} backend differentiates through autograd in ways a graph cannot record"
+            f"cuda_graph=True needs derivatives='jet' (one ordinary backward pass); "
+            f"derivatives={derivatives!r} differentiates through autograd in ways a graph cannot "
+            "record"
         )
 
 

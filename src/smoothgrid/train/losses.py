@@ -72,7 +72,7 @@ class Objective:
         batch: interior points per step.
         boundary_batch: points per condition per step.
         weights: term name -> weight.
-        backend: derivative backend of :meth:`Field.jet`.
+        derivatives: derivative method of :meth:`Field.jet`.
         stratified: stratified interior sampling (of the RAD pool with ``adaptive``).
         dtype, device: of the sampled points.
         adaptive: ``None`` or ``"rad"``.
@@ -92,7 +92,7 @@ class Objective:
         batch: int,
         boundary_batch: int,
         weights: Mapping[str, float] | None,
-        backend: str,
+        derivatives: str,
         stratified: bool,
         dtype: torch.dtype,
         device: torch.device,
@@ -135,7 +135,7 @@ class Objective:
         self.field = field
         self.batch = int(batch)
         self.boundary_batch = int(boundary_batch)
-        self.backend = backend
+        self.derivatives = derivatives
         self.stratified = stratified
         self.dtype = dtype
         self.device = device
@@ -180,7 +180,7 @@ class Objective:
 
         def u(points: Tensor) -> Jet:
             return self.field.jet(
-                points, order=order, lap_axes=problem.lap_axes, backend=self.backend
+                points, order=order, lap_axes=problem.lap_axes, derivatives=self.derivatives
             )
 
         return u
@@ -196,7 +196,7 @@ class Objective:
                 order=problem.order,
                 hessian=problem.hessian,
                 lap_axes=problem.lap_axes,
-                backend=self.backend,
+                derivatives=self.derivatives,
             )
             residual = problem.residual(x, u)
         if not isinstance(residual, Mapping):

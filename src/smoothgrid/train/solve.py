@@ -2,7 +2,7 @@
 
 Per step: set the learning rates (decay) and the level mask (curriculum) from the progress,
 draw collocation points from a dedicated, seeded ``torch.Generator``, evaluate the weighted loss
-with analytic jets (or the ``autograd`` / ``fd`` backend), one backward pass, one Adam step.
+with analytic jets (or ``autograd`` / ``fd`` derivatives), one backward pass, one Adam step.
 Every ``eval_every`` steps the error on the problem's test grid goes into the history.
 
 With ``out=DIR`` the run keeps ``DIR/checkpoint.pt`` (+ ``.json``) up to date and writes
@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..field import BACKENDS, Field
+from ..field import DERIVATIVES, Field
 from .curriculum import level_mask
 from .graph import GraphedStep, check_graphable
 from .losses import POINT_KEYS, POOL, Objective
@@ -43,7 +43,7 @@ SOLVE_KEYS = (
     "steps", "time_budget", "batch", "boundary_batch", "lr", "decoder_lr", "decay",
     "final_lr_factor", "weights", "resample_every", "stratified", "adaptive", "rad_pool",
     "rad_every", "rad_k", "rad_c", "causal", "causal_chunks", "time_weight", "level_scale",
-    "curriculum", "eval_every", "target", "dtype", "device", "seed", "backend",
+    "curriculum", "eval_every", "target", "dtype", "device", "seed", "derivatives",
     "checkpoint_every", "tf32", "cuda_graph",
 )  # fmt: skip
 """The settings of :func:`solve` recorded in ``config.yaml`` (and accepted by the CLI)."""
@@ -143,7 +143,7 @@ def solve(
     dtype: torch.dtype | str = torch.float32,
     device: str | torch.device = "cpu",
     seed: int = 0,
-    backend: str | None = None,
+    derivatives: str | None = None,
     out: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
@@ -199,15 +199,15 @@ def solve(
         dtype: ``torch.float32`` / ``torch.float64`` (or their names).
         device: ``"cpu"``, ``"cuda"``, ...
         seed: seeds the sampling generator (the field's initialisation is the caller's).
-        backend: derivative backend, ``"jet"``, ``"autograd"`` or ``"fd"`` (``None``: the
-            field's ``default_backend``, ``"jet"`` unless it is a baseline's).
+        derivatives: derivative method, ``"jet"``, ``"autograd"`` or ``"fd"`` (``None``: the
+            field's ``default_derivatives``, ``"jet"`` unless it is a baseline's).
         out: run directory for the checkpoint, config, metrics, history and plots.
         resume: continue from ``out/checkpoint.pt``.
         progress: show a progress bar.
         checkpoint_every: steps between checkpoints (with ``out``).
         tf32: allow TF32 matrix products on CUDA (off: it ruins errors near 1e-5).
         cuda_graph: replay each step (loss, backward, Adam) from a CUDA graph (see
-            :mod:`.graph`): fewer kernel launches; needs CUDA and the ``"jet"`` backend. A
+            :mod:`.graph`): fewer kernel launches; needs CUDA and ``derivatives="jet"``. A
             change of the active levels (``curriculum``) records the step again. A diverged
             step has already updated the field in memory (the checkpoint is the last good one).
         config: extra entries for ``config.yaml`` (the CLI records its problem, encoding and
@@ -228,10 +228,10 @@ def solve(
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     if time_budget is not None and not time_budget > 0:
         raise ValueError(f"time_budget must be > 0 seconds, got {time_budget!r}")
-    if backend is None:
-        backend = getattr(field, "default_backend", "jet")
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    if derivatives is None:
+        derivatives = getattr(field, "default_derivatives", "jet")
+    if derivatives not in DERIVATIVES:
+        raise ValueError(f"unknown derivatives {derivatives!r}; known: {', '.join(DERIVATIVES)}")
     counts = {"batch": batch, "resample_every": resample_every, "eval_every": eval_every}
     counts["checkpoint_every"] = checkpoint_every
     for name, value in counts.items():
@@ -254,7 +254,7 @@ def solve(
     dtype = _dtype(dtype)
     device = torch.device(device)
     if cuda_graph:
-        check_graphable(device, backend)
+        check_graphable(device, derivatives)
     decoder_lr = lr if decoder_lr is None else decoder_lr
     boundary_batch = max(1, batch // 4) if boundary_batch is None else int(boundary_batch)
     settings = dict(zip(SOLVE_KEYS, (
@@ -263,7 +263,7 @@ def solve(
         rad_pool, rad_every, rad_k, rad_c, causal, causal_chunks, time_weight,
         level_scale if isinstance(level_scale, str) else [float(s) for s in level_scale],
         curriculum, eval_every, target, str(dtype).removeprefix("torch."), str(device), seed,
-        backend, checkpoint_every, tf32, cuda_graph,
+        derivatives, checkpoint_every, tf32, cuda_graph,
     )))  # fmt: skip
     record = {"problem": {"name": problem.name}, **describe_field(field), **settings}
     record.update(config or {})
@@ -271,7 +271,7 @@ def solve(
     _prepare_field(problem, field, level_scale, dtype, device)
     optimizer = grid_decoder_adam(field, lr, decoder_lr, capturable=cuda_graph)
     objective = Objective(
-        problem, field, batch, boundary_batch, weights, backend, stratified, dtype, device,
+        problem, field, batch, boundary_batch, weights, derivatives, stratified, dtype, device,
         **{key: settings[key] for key in POINT_KEYS},
     )  # fmt: skip
     generator = torch.Generator(device=device).manual_seed(int(seed))

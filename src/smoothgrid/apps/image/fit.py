@@ -2,7 +2,7 @@
 
 Each step draws a batch of pixel centres (interior pixels for derivative targets, see
 :mod:`.data`), evaluates the field's jet of the order the supervision needs (analytic for
-smoothgrid's grids, the method's own backend for a baseline: autograd for SIREN) and takes one
+smoothgrid's grids, the method's own derivatives for a baseline: autograd for SIREN) and takes one
 Adam step on the relative mean square error of that jet against its target. No double backward
 for the grids: the derivatives are part of the forward pass.
 """
@@ -177,7 +177,7 @@ def fit_image(
     if field.encoding.levels:
         field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
     field.to(device=device, dtype=torch.float32)
-    backend = field.default_backend
+    derivatives = field.default_derivatives
     optimizer = grid_decoder_adam(field, lr, decoder_lr)
     target_np, mask = _targets(truth, supervise)
     coords = pixel_coordinates(truth.shape).to(device)
@@ -188,7 +188,7 @@ def fit_image(
 
     def loss_of_step() -> torch.Tensor:
         pick = pool[torch.randint(len(pool), (batch,), generator=generator, device=device)]
-        u = field.jet(coords[pick], order=_ORDER[supervise], backend=backend)
+        u = field.jet(coords[pick], order=_ORDER[supervise], derivatives=derivatives)
         return (_supervised(u, supervise) - target[pick]).square().sum(1).mean() / norm
 
     step, train_time, loss_value = budgeted_loop(

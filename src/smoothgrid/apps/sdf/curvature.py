@@ -62,26 +62,26 @@ def gaussian_curvature(grad: Tensor, hess: Tensor) -> Tensor:
 
 
 def field_curvature(
-    field: Field, x: Tensor, backend: str | None = None, chunk: int = 8192
+    field: Field, x: Tensor, derivatives: str | None = None, chunk: int = 8192
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Mean and Gaussian curvature of a one-channel field's level sets at ``x``.
 
     Args:
         field: a 3D field ``f``.
         x: ``(N, 3)`` points in domain coordinates.
-        backend: the derivative backend (``None``: the field's ``default_backend``).
+        derivatives: the derivative method (``None``: the field's ``default_derivatives``).
         chunk: points per jet evaluation.
 
     Returns:
         ``(H (N,), K (N,), grad (N, 3))``, detached, in the field's dtype and on its device.
     """
-    backend = backend or field.default_backend
+    derivatives = derivatives or field.default_derivatives
     parameter = next(field.parameters())
     x = x.to(dtype=parameter.dtype, device=parameter.device)
     parts = []
     for i in range(0, len(x), chunk):
-        with torch.set_grad_enabled(backend == "autograd"):
-            u = field.jet(x[i : i + chunk], order=2, hessian=True, backend=backend)
+        with torch.set_grad_enabled(derivatives == "autograd"):
+            u = field.jet(x[i : i + chunk], order=2, hessian=True, derivatives=derivatives)
         grad, hess = u.grad[:, 0].detach(), u.hess[:, 0].detach()
         parts.append((mean_curvature(grad, hess), gaussian_curvature(grad, hess), grad))
     return tuple(torch.cat(p) for p in zip(*parts))  # type: ignore[return-value]

@@ -2,7 +2,7 @@
 
 Marching cubes (scikit-image) on the field's values at ``resolution^3`` nodes of ``[-1, 1]^3``
 gives the mesh; the field's jet at the vertices (order 2, full Hessian; analytic for the grids,
-the method's own backend otherwise) gives the unit normal ``grad f / |grad f|`` and the mean and
+the method's own derivatives otherwise) gives the unit normal ``grad f / |grad f|`` and the mean and
 Gaussian curvature (:mod:`.curvature`). :func:`write_ply` stores them as vertex properties
 ``nx ny nz mean_curvature gaussian_curvature`` of a binary PLY (readable by trimesh, MeshLab,
 ParaView, Blender).
@@ -43,13 +43,13 @@ class SurfaceMesh:
     gaussian_curvature: np.ndarray
 
 
-def extract_mesh(field: Field, resolution: int = 96, backend: str | None = None) -> SurfaceMesh:
+def extract_mesh(field: Field, resolution: int = 96, derivatives: str | None = None) -> SurfaceMesh:
     """Mesh the zero set of a 3D field on ``[-1, 1]^3`` and evaluate its curvature.
 
     Args:
         field: a one-channel field ``f`` (negative inside).
         resolution: marching-cubes nodes per axis.
-        backend: derivative backend for the normals and curvature (``None``: the field's).
+        derivatives: derivative method for the normals and curvature (``None``: the field's).
 
     Returns:
         A :class:`SurfaceMesh` (empty arrays if ``f`` has no zero in the box).
@@ -60,7 +60,7 @@ def extract_mesh(field: Field, resolution: int = 96, backend: str | None = None)
         return SurfaceMesh(vertices, faces, np.zeros((0, 3)), empty, empty)
     mean, gauss, grad = (
         t.double().cpu().numpy()
-        for t in field_curvature(field, torch.from_numpy(vertices), backend)
+        for t in field_curvature(field, torch.from_numpy(vertices), derivatives)
     )
     normals = grad / np.maximum(np.linalg.norm(grad, axis=1, keepdims=True), 1e-300)
     return SurfaceMesh(vertices, faces, normals, mean, gauss)

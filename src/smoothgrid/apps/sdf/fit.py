@@ -2,7 +2,7 @@
 
 Each step draws ``batch`` surface points (with their normals) from the target's pool and
 ``batch`` points uniform in ``[-1, 1]^3``, evaluates the field's first-order jet on both (analytic
-for smoothgrid's grids, the method's own backend for a baseline: finite differences for
+for smoothgrid's grids, the method's own derivatives for a baseline: finite differences for
 ``ingp_fd``), and takes one Adam step on the weighted SIREN loss (:mod:`.losses`). Then the zero
 set is meshed with its curvature (:mod:`.export`) and scored (:mod:`.metrics`).
 """
@@ -47,7 +47,7 @@ class SdfResult:
     Attributes:
         metrics: the scores of :func:`~smoothgrid.apps.sdf.metrics.sdf_metrics` and ``loss``
             (the last batch's weighted loss), ``steps``, ``wall_time`` (training seconds),
-            ``ms_per_step``, ``parameters``, ``method``, ``backend``, ``target``,
+            ``ms_per_step``, ``parameters``, ``method``, ``derivatives``, ``target``,
             ``resolution``.
         field: the trained field.
         mesh: its zero set with normals and curvature.
@@ -184,7 +184,7 @@ def fit_sdf(
     if field.encoding.levels:
         field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
     field.to(device=device, dtype=torch.float32)
-    backend = field.default_backend
+    derivatives = field.default_derivatives
     optimizer = grid_decoder_adam(field, lr, decoder_lr)
     points = target.points.to(device=device, dtype=torch.float32)
     normals = target.normals.to(device=device, dtype=torch.float32)
@@ -193,8 +193,8 @@ def fit_sdf(
     def loss_of_step() -> torch.Tensor:
         pick = torch.randint(len(points), (batch,), generator=generator, device=device)
         box = torch.rand(batch, 3, generator=generator, device=device) * 2.0 - 1.0
-        surface = field.jet(points[pick], order=1, backend=backend)
-        off_surface = field.jet(box, order=1, backend=backend)
+        surface = field.jet(points[pick], order=1, derivatives=derivatives)
+        off_surface = field.jet(box, order=1, derivatives=derivatives)
         terms = sdf_terms(surface, normals[pick], off_surface, target.sign(box), alpha)
         return total_loss(terms, weights)
 
@@ -204,8 +204,8 @@ def fit_sdf(
     )  # fmt: skip
 
     field.eval()
-    mesh = extract_mesh(field, resolution, backend)
-    metrics = sdf_metrics(field, target, mesh.vertices, mesh.faces, backend=backend)
+    mesh = extract_mesh(field, resolution, derivatives)
+    metrics = sdf_metrics(field, target, mesh.vertices, mesh.faces, derivatives=derivatives)
     metrics.update(
         loss=loss_value,
         steps=step,
@@ -213,7 +213,7 @@ def fit_sdf(
         ms_per_step=1000.0 * train_time / step,
         parameters=sum(p.numel() for p in field.parameters()),
         method=method,
-        backend=backend,
+        derivatives=derivatives,
         target=target.name,
         resolution=resolution,
     )
@@ -243,6 +243,6 @@ def _write(
     save_checkpoint(out / "field.pt", field, optimizer, {**meta, "metrics": metrics})
     write_ply(out / "mesh.ply", mesh)
     title = f"{metrics['method']} on {metrics['target']}: Chamfer {metrics['chamfer']:.2e}"
-    plot_slices(field, out / "slices.png", backend=metrics["backend"], title=title)
+    plot_slices(field, out / "slices.png", derivatives=metrics["derivatives"], title=title)
     if len(mesh.faces):
         plot_curvature(mesh, out / "curvature.png", title=title)

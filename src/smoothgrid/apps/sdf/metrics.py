@@ -14,7 +14,7 @@ All lengths are in domain units (the box ``[-1, 1]^3`` has side 2):
 * ``mean_curvature_error`` / ``gaussian_curvature_error``: mean ``|H - H*|`` and ``|K - K*|`` at
   true surface points on a smooth analytic shape (``H*``, ``K*`` from its implicit function:
   ``1 / r`` and ``1 / r^2`` on a sphere), and the same divided by ``mean |H*|`` / ``mean |K*|``
-  (``*_rel_error``). The field's curvature uses its own derivative backend.
+  (``*_rel_error``). The field's curvature uses its own derivative method.
 """
 
 from __future__ import annotations
@@ -51,12 +51,12 @@ def normal_angle(grad: Tensor, normals: Tensor) -> Tensor:
     return torch.rad2deg(torch.arccos(cosine.clamp(-1.0, 1.0)))
 
 
-def _first_order(field: Field, x: Tensor, backend: str) -> tuple[Tensor, Tensor]:
+def _first_order(field: Field, x: Tensor, derivatives: str) -> tuple[Tensor, Tensor]:
     """``(f (N,), grad f (N, 3))`` at ``x`` without a graph, in float64 on the CPU."""
     parameter = next(field.parameters())
     x = x.to(dtype=parameter.dtype, device=parameter.device)
-    with torch.set_grad_enabled(backend == "autograd"):
-        u = field.jet(x, order=1, backend=backend)
+    with torch.set_grad_enabled(derivatives == "autograd"):
+        u = field.jet(x, order=1, derivatives=derivatives)
     return u.value[:, 0].detach().double().cpu(), u.grad[:, 0].detach().double().cpu()
 
 
@@ -68,7 +68,7 @@ def sdf_metrics(
     samples: int = 20_000,
     chamfer_points: int = 100_000,
     seed: int = 1,
-    backend: str | None = None,
+    derivatives: str | None = None,
 ) -> dict[str, Any]:
     """Every score of the module docstring for a field whose zero set meshes to
     ``(vertices, faces)``.
@@ -80,13 +80,13 @@ def sdf_metrics(
         samples: true surface points and box points where the field's derivatives are scored.
         chamfer_points: points per set of the Chamfer distance.
         seed: seeds the draws (a different one from training's).
-        backend: the derivative backend (``None``: the field's).
+        derivatives: the derivative method (``None``: the field's).
 
     Returns:
         The scores; those without a ground truth are ``None``; ``chamfer`` is ``inf`` for an
         empty mesh.
     """
-    backend = backend or field.default_backend
+    derivatives = derivatives or field.default_derivatives
     generator = torch.Generator().manual_seed(seed)
     solid = target.solid
     if solid is not None:
@@ -99,9 +99,9 @@ def sdf_metrics(
     if len(faces):
         on_mesh, _ = sample_surface(vertices, faces, len(dense), generator)
         chamfer = chamfer_distance(on_mesh, dense)
-    _, grad = _first_order(field, truth, backend)
+    _, grad = _first_order(field, truth, derivatives)
     box = torch.rand(samples, 3, generator=generator, dtype=torch.float64) * 2.0 - 1.0
-    value, box_grad = _first_order(field, box, backend)
+    value, box_grad = _first_order(field, box, derivatives)
     metrics: dict[str, Any] = {
         "chamfer": chamfer,
         "normal_angle": float(normal_angle(grad, normals).mean()),
@@ -116,7 +116,7 @@ def sdf_metrics(
         metrics["sdf_error"] = float((value - solid.sdf(box)).abs().mean())
     if solid is not None and solid.smooth:
         exact = implicit_curvature(solid.sdf, truth)
-        found = field_curvature(field, truth, backend)
+        found = field_curvature(field, truth, derivatives)
         for name, h, h_star in zip(("mean", "gaussian"), found, exact):
             error = float((h.double().cpu() - h_star).abs().mean())
             metrics[f"{name}_curvature_error"] = error

@@ -40,7 +40,7 @@ def plot_slices(
     path: str | os.PathLike,
     resolution: int = 96,
     band: float = 0.1,
-    backend: str | None = None,
+    derivatives: str | None = None,
     title: str = "",
 ) -> None:
     """The field and the mean curvature of its level sets on the planes ``x, y, z = 0``.
@@ -53,7 +53,7 @@ def plot_slices(
         path: the PNG file.
         resolution: pixels per side of each slice.
         band: half-width of the ``|f|`` band where the curvature is shown (domain units).
-        backend: derivative backend for the curvature (``None``: the field's).
+        derivatives: derivative method for the curvature (``None``: the field's).
         title: the figure's title.
     """
     axis = np.linspace(-1.0, 1.0, resolution)
@@ -66,7 +66,7 @@ def plot_slices(
         points[:, a], points[:, b] = u, v
         x = torch.from_numpy(points)
         f = predict(field, x, chunk=8192).double().cpu().numpy().reshape(resolution, resolution)
-        mean = field_curvature(field, x, backend)[0].double().cpu().numpy()
+        mean = field_curvature(field, x, derivatives)[0].double().cpu().numpy()
         mean = np.where(np.abs(f.ravel()) < band, mean, np.nan).reshape(resolution, resolution)
         extent = (-1.0, 1.0, -1.0, 1.0)
         labels = ("xyz"[a], "xyz"[b])
