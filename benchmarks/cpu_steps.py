@@ -18,15 +18,16 @@ import statistics
 
 import torch
 
-from smoothgrid.cli import SOLVE_KEYS, _build_field, build_config
-from smoothgrid.train.solve import solve
+from smoothgrid.cli.config import build_config
+from smoothgrid.cli.solve import build_field
+from smoothgrid.train import SOLVE_KEYS, solve
 
 
 def step_ms(problem_name: str, sets: list[str], steps: int) -> float:
     """ms per training step of one fresh ``steps``-step run (evaluation excluded)."""
     problem, config = build_config(problem_name, None, sets, {"steps": steps})
     torch.manual_seed(0)
-    field = _build_field(problem, config)
+    field = build_field(problem, config)
     settings = {k: v for k, v in config.items() if k in SOLVE_KEYS}
     settings["eval_every"] = 10**9
     result = solve(problem, field, progress=False, **settings)

@@ -39,9 +39,14 @@ def test_solve_end_to_end(tmp_path, capsys):
     assert config["problem"] == {"name": "poisson2d", "a2": 2}
     assert config["encoding"]["levels"] == 3 and config["field"]["hidden"] == [8]
     assert config["batch"] == 64 and config["lr"] == 1e-2  # the problem's suggestion
-    # the run's config.yaml repeats the run; --resume continues its checkpoint
+    # the run's config.yaml repeats the run
+    again = tmp_path / "again"
     assert main(["solve", "poisson2d", "--config", str(out / "config.yaml"), "--out",
-                 str(out), "--resume", "--steps", "25", "--no-progress"]) == 0  # fmt: skip
+                 str(again), "--no-progress"]) == 0  # fmt: skip
+    first, second = (json.loads((d / "metrics.json").read_text()) for d in (out, again))
+    assert second["rel_l2"] == first["rel_l2"] and second["loss"] == first["loss"]
+    # --resume continues the run from its own config.yaml and checkpoint
+    assert main(["solve", "--out", str(out), "--resume", "--steps", "25", "--no-progress"]) == 0
     assert json.loads((out / "metrics.json").read_text())["steps"] == 25
 
 
@@ -98,7 +103,10 @@ def test_bad_values_exit_2(tmp_path, capsys):
     assert main(["solve", "poisson2d", "--steps", "3", "--set", "decay=linear", *TINY]) == 2
     assert "unknown decay" in capsys.readouterr().err
     assert main(["solve", "poisson2d", "--resume", "--out", str(tmp_path), *TINY]) == 2
-    assert "no checkpoint" in capsys.readouterr().err
+    assert "--set cannot change a resumed run" in capsys.readouterr().err
+    assert main(["solve", "poisson2d", "--resume", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "config.yaml" in err and "not found" in err
     path = tmp_path / "c.yaml"
     path.write_text("steps: 3\ntime_budget: 2\n")
     assert main(["solve", "poisson2d", "--config", str(path)]) == 2

@@ -143,3 +143,22 @@ def test_cli_bad_input(tmp_path, capsys):
     assert "Did you mean 'camera'" in capsys.readouterr().err
     assert main(["image", "camera", "--method", "hermit", "--out", str(tmp_path)]) == 2
     assert main(["image", "camera", "--supervise", "hessian"]) == 2
+
+
+def test_interrupted_fit_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
+    truth = im.load_image("camera", 32)
+    kwargs = dict(steps=20, batch=256, seed=3)
+    whole = im.fit_image(truth, "gradient", out=tmp_path / "whole", **kwargs)
+    original = sg.train.Loop._interrupted
+
+    def interrupted_at_7(loop):
+        return original(loop) or loop.state.step + 1 >= 7
+
+    monkeypatch.setattr(sg.train.Loop, "_interrupted", interrupted_at_7)
+    with pytest.raises(KeyboardInterrupt):
+        im.fit_image(truth, "gradient", out=tmp_path / "split", **kwargs)
+    monkeypatch.setattr(sg.train.Loop, "_interrupted", original)
+    resumed = im.fit_image(truth, "gradient", out=tmp_path / "split", resume=True, **kwargs)
+    assert resumed.metrics["steps"] == 20 and resumed.metrics["psnr"] == whole.metrics["psnr"]
+    for a, b in zip(whole.field.parameters(), resumed.field.parameters()):
+        assert torch.equal(a, b)

@@ -11,6 +11,7 @@ import smoothgrid as sg
 from smoothgrid.geometry import ExteriorDomain
 from smoothgrid.problems.laplace_reference import LaplaceReference, solve_laplace
 from smoothgrid.train.losses import Objective
+from smoothgrid.train.settings import Points
 
 F64 = torch.float64
 R0, R1 = 0.3, 0.9  # inner and outer sphere of the concentric case
@@ -87,7 +88,7 @@ def test_poisson_mesh_trains_through_the_ordinary_loop():
     enc = sg.encodings.make("hermite", dim=3, levels=2, min_res=4, max_res=8, log2_table=10)
     field = sg.Field(enc, hidden=(16,))
     field.set_bounds(*problem.domain.bounds)
-    objective = Objective(problem, field, 256, 64, None, "jet", False, torch.float32, "cpu")
+    objective = Objective(problem, field, Points(batch=256, boundary_batch=64))
     samples = objective.sample(torch.Generator().manual_seed(2))
     assert (problem.domain.solid.sdf(samples["residual"]["x"].double()) > 0).all()
     terms = objective.terms(samples)

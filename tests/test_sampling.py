@@ -19,6 +19,7 @@ from smoothgrid.train.sampling import (
     remaining_time_weights,
     time_chunk_losses,
 )
+from smoothgrid.train.settings import Points
 
 F32, CPU = torch.float32, torch.device("cpu")
 
@@ -47,7 +48,8 @@ def step_problem(domain=None) -> Problem:
 
 def objective(problem: Problem, field: sg.Field, batch: int = 4000, **options) -> Objective:
     field.set_bounds(*problem.domain.bounds)
-    return Objective(problem, field, batch, 8, None, "jet", False, F32, CPU, **options)
+    points = Points(batch=batch, boundary_batch=8, **options)
+    return Objective(problem, field, points, "jet", F32, CPU)
 
 
 def test_rad_probabilities():

@@ -119,11 +119,12 @@ def test_bad_targets_and_settings():
 def test_cli_writes_mesh_metrics_checkpoint_and_pictures(tmp_path, capsys):
     trimesh = pytest.importorskip("trimesh")
     out = tmp_path / "run"
-    args = ["sdf", "sphere", "--out", str(out), "--steps", "10", "--resolution", "24"]
-    code = main(args + ["--batch", "256", "--points", "5000", "--no-progress"])
+    args = ["sdf", "sphere", "--out", str(out), "--resolution", "24"]
+    code = main(args + ["--steps", "10", "--batch", "256", "--points", "5000", "--no-progress"])
     assert code == 0
     assert "hermite: Chamfer" in capsys.readouterr().out
-    for name in ("mesh.ply", "metrics.json", "slices.png", "curvature.png", "field.pt"):
+    for name in ("mesh.ply", "metrics.json", "slices.png", "curvature.png", "checkpoint.pt",
+                 "config.yaml"):  # fmt: skip
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["steps"] == 10 and metrics["target"] == "sphere"
@@ -132,6 +133,10 @@ def test_cli_writes_mesh_metrics_checkpoint_and_pictures(tmp_path, capsys):
     properties = mesh.metadata["_ply_raw"]["vertex"]["data"].dtype.names
     assert {"mean_curvature", "gaussian_curvature", "nx", "ny", "nz"} <= set(properties)
     assert "| sphere | hermite |" in (out / "results.md").read_text()
+    # the checkpoint continues the run to a larger total
+    assert main(args + ["--batch", "256", "--points", "5000", "--no-progress", "--resume",
+                        "--steps", "15"]) == 0  # fmt: skip
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 15
     assert main(["sdf", "sphere", "--methods", "hermite,ingpfd", "--out", str(out)]) == 2
     assert "Did you mean 'ingp_fd'" in capsys.readouterr().err
     assert main(["sdf", "spheer", "--out", str(out)]) == 2

@@ -115,7 +115,7 @@ def test_interrupt_saves_a_checkpoint(tmp_path):
 
 
 def test_resume_needs_a_checkpoint(tmp_path):
-    with pytest.raises(FileNotFoundError, match="checkpoint"):
+    with pytest.raises(sg.train.CheckpointError, match="no checkpoint"):
         solve(poisson(), tiny_field(), out=tmp_path, resume=True, **SETTINGS)
     with pytest.raises(ValueError, match="out="):
         solve(poisson(), tiny_field(), resume=True, **SETTINGS)

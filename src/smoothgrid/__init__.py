@@ -5,7 +5,10 @@
 >>> field = sg.Field(enc, hidden=(64, 64), out=1)
 """
 
-from . import apps, baselines, bench, encodings, geometry, jet, kernels, problems, train
+import importlib
+from typing import Any
+
+from . import baselines, encodings, geometry, jet, kernels, problems, train
 from .field import DERIVATIVES, Field, HardConstraint
 from .jet import Jet
 from .nn import MLP, PirateNet
@@ -40,3 +43,14 @@ __all__ = [
     "BoundaryLaplacian",
 ]
 __version__ = "0.1.0"
+
+_LAZY = ("apps", "bench")
+"""Subpackages imported on first use: they load SciPy, matplotlib and scikit-image."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'smoothgrid' has no attribute {name!r}")

@@ -25,6 +25,7 @@ import torch
 from .. import baselines
 from .. import problems as problem_zoo
 from ..train import DivergedError, solve
+from ..train.settings import Budget, SettingsError
 from .report import write_report
 from .suites import Suite, get_suite, target_label
 
@@ -52,7 +53,7 @@ def parse_method(spec: str) -> tuple[str, str | None]:
     """``"hermite"`` -> ``("hermite", None)``; ``"hermite:fd"`` -> ``("hermite", "fd")``."""
     name, _, derivatives = spec.partition(":")
     if name not in baselines.names():
-        raise ValueError(f"unknown method {name!r}; known: {', '.join(baselines.names())}")
+        raise SettingsError(f"unknown method {name!r}; known: {', '.join(baselines.names())}")
     return name, derivatives or None
 
 
@@ -228,9 +229,11 @@ def run(
     """
     suite = get_suite(suite) if isinstance(suite, str) else suite
     if time_budget is not None and steps is not None:
-        raise ValueError("give time_budget or steps, not both")
+        raise SettingsError("give time_budget or steps, not both")
+    if time_budget is not None or steps is not None:
+        Budget(steps=steps, time_budget=time_budget)  # validates the numbers
     if not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
+        raise SettingsError(f"seeds must be an integer >= 1, got {seeds!r}")
     chosen_methods = tuple(methods) if methods else suite.methods
     for method in chosen_methods:
         parse_method(method)
@@ -239,7 +242,7 @@ def run(
         known = {s.label for s in specs} | {s.name for s in specs}
         unknown = sorted(set(problems) - known)
         if unknown:
-            raise ValueError(
+            raise SettingsError(
                 f"suite {suite.name!r} has no problems {unknown}; known: {sorted(known)}"
             )
         specs = tuple(s for s in specs if s.label in problems or s.name in problems)

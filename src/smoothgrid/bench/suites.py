@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import baselines
 from ..field import DERIVATIVES
+from ..train.settings import SettingsError
 
 __all__ = ["ProblemSpec", "Suite", "SUITES", "get_suite", "target_label"]
 
@@ -154,4 +155,4 @@ def get_suite(name: str) -> Suite:
     try:
         return SUITES[name]
     except KeyError:
-        raise ValueError(f"unknown suite {name!r}; known: {', '.join(SUITES)}") from None
+        raise SettingsError(f"unknown suite {name!r}; known: {', '.join(SUITES)}") from None

@@ -17,12 +17,15 @@ conjugate gradients with a Jacobi preconditioner solve it; the solution is secon
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from scipy import sparse
-from scipy.interpolate import RegularGridInterpolator
 from torch import Tensor
+
+if TYPE_CHECKING:  # SciPy is imported when a reference is first solved, not with the zoo
+    from scipy import sparse
+    from scipy.interpolate import RegularGridInterpolator
 
 __all__ = ["Wall", "solve_laplace", "LaplaceReference"]
 
@@ -129,6 +132,8 @@ def solve_laplace(
     entries = np.concatenate([diagonal, *coupling])
     rows_ = np.concatenate([np.arange(n), *rows])
     cols_ = np.concatenate([np.arange(n), *cols])
+    from scipy import sparse
+
     matrix = sparse.csr_matrix((entries, (rows_, cols_)), shape=(n, n))
     solution = _pcg(matrix, rhs, rtol, max_iter=20 * (cells + 1) * d + 1000)
 
@@ -170,6 +175,8 @@ class LaplaceReference:
         if self._interpolate is None:
             u = solve_laplace(self.walls, self.lo, self.hi, self.cells, self.box_value)
             axes = [np.linspace(a, b, self.cells + 1) for a, b in zip(self.lo, self.hi)]
+            from scipy.interpolate import RegularGridInterpolator
+
             self._interpolate = RegularGridInterpolator(axes, u, method="linear")
         return self._interpolate
 

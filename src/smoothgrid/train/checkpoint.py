@@ -20,7 +20,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-__all__ = ["save_checkpoint", "load_checkpoint", "restore", "state_is_finite"]
+__all__ = ["save_checkpoint", "load_checkpoint", "restore", "state_is_finite", "CheckpointError"]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, unreadable, or does not fit the run resuming it; the
+    message names the file and what to do."""
 
 
 def _paths(path: str | os.PathLike) -> tuple[Path, Path]:
@@ -80,17 +85,32 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Tensor], dict[st
         ``(tensors, meta)``.
 
     Raises:
-        FileNotFoundError: a file is missing.
-        ValueError: the two files belong to different steps.
+        CheckpointError: a file is missing, truncated or malformed, or the two files belong to
+            different steps (one line naming the file and what to do).
     """
     pt, js = _paths(path)
     for p in (pt, js):
         if not p.is_file():
-            raise FileNotFoundError(f"checkpoint file {p} not found")
-    tensors = torch.load(pt, map_location="cpu", weights_only=True)
-    meta = json.loads(js.read_text())
-    if int(tensors["meta.step"]) != int(meta["step"]):
-        raise ValueError(
+            raise CheckpointError(f"checkpoint file {p} not found")
+    try:
+        tensors = torch.load(pt, map_location="cpu", weights_only=True)
+        step = int(tensors["meta.step"])
+    except Exception as error:  # truncated, not a zip archive, pickled code, missing keys
+        raise CheckpointError(
+            f"cannot read the checkpoint {pt} ({type(error).__name__}: "
+            f"{str(error).splitlines()[0][:120]}); it is damaged or was not written by "
+            "smoothgrid: delete it and the .json beside it to start the run afresh"
+        ) from None
+    try:
+        meta = json.loads(js.read_text())
+        int(meta["step"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(
+            f"cannot read the checkpoint metadata {js} ({error}); it is damaged: delete it and "
+            f"{pt.name} to start the run afresh"
+        ) from None
+    if step != int(meta["step"]):
+        raise CheckpointError(
             f"checkpoint {pt} (step {int(tensors['meta.step'])}) and {js} (step {meta['step']}) "
             "do not match; the run was interrupted while writing them"
         )
@@ -106,9 +126,16 @@ def restore(
         ``(meta, extra)``: the metadata and the extra tensors (on the CPU).
     """
     tensors, meta = load_checkpoint(path)
-    field.load_state_dict(
-        {k[len("field.") :]: v for k, v in tensors.items() if k.startswith("field.")}
-    )
+    try:
+        field.load_state_dict(
+            {k[len("field.") :]: v for k, v in tensors.items() if k.startswith("field.")}
+        )
+    except RuntimeError as error:  # missing / unexpected keys, size mismatches
+        first = next((line.strip() for line in str(error).splitlines()[1:] if line.strip()), "")
+        raise CheckpointError(
+            f"the checkpoint {path} does not fit this field ({first[:160]}); resume with the "
+            "settings that wrote it (its config.yaml) or start afresh"
+        ) from None
     state: dict[int, dict[str, Tensor]] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):

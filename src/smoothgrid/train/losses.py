@@ -10,28 +10,23 @@ from torch import Tensor
 from ..field import Field
 from ..jet import Jet
 from .sampling import (
-    ADAPTIVE,
     causal_weights,
     rad_probabilities,
     remaining_time_weights,
     time_chunk_losses,
 )
+from .settings import Points
 
-__all__ = ["Objective", "condition_names", "POOL", "POINT_KEYS"]
-
-POINT_KEYS = (
-    "adaptive", "rad_pool", "rad_every", "rad_k", "rad_c", "causal", "causal_chunks", "time_weight",
-)  # fmt: skip
-"""The keyword options of :class:`Objective` (and of ``sg.solve``) that choose and weight the
-interior points."""
+__all__ = ["Objective", "condition_names", "POOL"]
 
 Samples = dict[str, dict[str, Tensor]]
 """Term name -> the batch it is evaluated on (``{"x": (n, d), ...}``); with RAD also
 :data:`POOL` -> the candidate pool."""
 
-POOL = "rad_pool"
+POOL = "_rad_pool"
 """The entry of :data:`Samples` holding RAD's pool: ``x (P, d)``, draw probabilities ``p (P,)``
-and the ``step (1,)`` it was scored at. It lives with the batch, so checkpoints keep it."""
+and the ``step (1,)`` it was scored at. It lives with the batch, so checkpoints keep it; its
+name starts with ``_``, so a CUDA graph leaves it out of its per-step copies."""
 
 
 def condition_names(conditions) -> list[str]:
@@ -54,7 +49,7 @@ class Objective:
     returns) and each condition (by :func:`condition_names`); when the field carries the
     problem's own ``constraint``, the conditions marked ``hard`` hold exactly and are dropped.
     A weight defaults to 1 for a residual term and to ``condition.weight`` for a condition;
-    ``weights`` overrides them.
+    ``points.weights`` overrides them.
 
     With ``adaptive="rad"`` the interior points are drawn (with replacement) from a pool of
     ``rad_pool * batch`` uniform (or stratified) candidates with probability
@@ -69,82 +64,44 @@ class Objective:
     Args:
         problem: a :class:`~smoothgrid.problems.base.Problem`.
         field: the field being trained.
-        batch: interior points per step.
-        boundary_batch: points per condition per step.
-        weights: term name -> weight.
+        points: the :class:`~smoothgrid.train.settings.Points` settings (validated there).
         derivatives: derivative method of :meth:`Field.jet`.
-        stratified: stratified interior sampling (of the RAD pool with ``adaptive``).
         dtype, device: of the sampled points.
-        adaptive: ``None`` or ``"rad"``.
-        rad_pool: candidates per interior point (``>= 1``).
-        rad_every: steps between new pools (``>= 1``).
-        rad_k: exponent of ``|r|`` (``> 0``).
-        rad_c: uniform share (``>= 0``).
-        causal: ``eps >= 0`` of the causal weights (0: off).
-        causal_chunks: time slices ``M >= 1``.
-        time_weight: power ``p >= 0`` of the remaining-time weights (0: off).
+        share: the number of processes drawing points (each draws ``batch / share`` interior
+            and ``boundary_batch / share`` points per condition).
     """
 
     def __init__(
         self,
         problem,
         field: Field,
-        batch: int,
-        boundary_batch: int,
-        weights: Mapping[str, float] | None,
-        derivatives: str,
-        stratified: bool,
-        dtype: torch.dtype,
-        device: torch.device,
-        adaptive: str | None = None,
-        rad_pool: int = 8,
-        rad_every: int = 25,
-        rad_k: float = 1.0,
-        rad_c: float = 1.0,
-        causal: float = 0.0,
-        causal_chunks: int = 16,
-        time_weight: float = 0.0,
+        points: Points,
+        derivatives: str = "jet",
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu",
+        share: int = 1,
     ) -> None:
-        if adaptive is not None and adaptive not in ADAPTIVE:
-            raise ValueError(f"unknown adaptive {adaptive!r}; known: None, {', '.join(ADAPTIVE)}")
-        for name, value in {"rad_pool": rad_pool, "rad_every": rad_every}.items():
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if not isinstance(causal_chunks, int) or causal_chunks < 1:
-            raise ValueError(f"causal_chunks must be an integer >= 1, got {causal_chunks!r}")
-        if not rad_k > 0:
-            raise ValueError(f"rad_k must be > 0, got {rad_k!r}")
-        if not rad_c >= 0:
-            raise ValueError(f"rad_c must be >= 0, got {rad_c!r}")
-        if not causal >= 0:
-            raise ValueError(f"causal must be >= 0 (0: off), got {causal!r}")
-        if not time_weight >= 0:
-            raise ValueError(f"time_weight must be >= 0 (0: off), got {time_weight!r}")
-        for name, value in {"causal": causal, "time_weight": time_weight}.items():
+        for name, value in {"causal": points.causal, "time_weight": points.time_weight}.items():
             if value > 0 and not hasattr(problem.domain, "t1"):
                 raise ValueError(
                     f"{name}={value!r} needs a time-dependent problem (a SpaceTime domain); "
                     f"problem {problem.name!r} has none"
                 )
-        self.adaptive = adaptive
-        self.rad_pool, self.rad_every = rad_pool, rad_every
-        self.rad_k, self.rad_c = float(rad_k), float(rad_c)
-        self.causal, self.causal_chunks = float(causal), causal_chunks
-        self.time_weight = float(time_weight)
+        self.points = points
+        self.adaptive = points.adaptive
         self.problem = problem
         self.field = field
-        self.batch = int(batch)
-        self.boundary_batch = int(boundary_batch)
+        self.batch = points.batch // share
+        self.boundary_batch = max(1, points.boundary // share)
         self.derivatives = derivatives
-        self.stratified = stratified
         self.dtype = dtype
-        self.device = device
+        self.device = torch.device(device)
         conditions = list(problem.conditions)
         if field.constraint is not None and field.constraint is problem.constraint:
             conditions = [c for c in conditions if not getattr(c, "hard", False)]
         self.conditions = dict(zip(condition_names(conditions), conditions))
         self.weights = {name: float(c.weight) for name, c in self.conditions.items()}
-        self._overrides = {str(k): float(v) for k, v in (weights or {}).items()}
+        self._overrides = dict(points.weights or {})
         self._checked = False
 
     def sample(
@@ -163,13 +120,13 @@ class Objective:
         samples: Samples = {}
         if self.adaptive == "rad":
             pool = None if previous is None else previous.get(POOL)
-            if pool is None or step - int(pool["step"]) >= self.rad_every:
+            if pool is None or step - int(pool["step"]) >= self.points.rad_every:
                 pool = self._rad_pool(generator, step)
             idx = torch.multinomial(pool["p"], self.batch, replacement=True, generator=generator)
             x = pool["x"][idx]
             samples[POOL] = pool
         else:
-            x = domain.sample_interior(self.batch, stratified=self.stratified, **kw)
+            x = domain.sample_interior(self.batch, stratified=self.points.stratified, **kw)
         samples["residual"] = {"x": x}
         for name, cond in self.conditions.items():
             samples[name] = cond.sample(domain, self.boundary_batch, **kw)
@@ -205,9 +162,9 @@ class Objective:
 
     def _rad_pool(self, generator: torch.Generator, step: int) -> dict[str, Tensor]:
         """A new RAD pool: ``x (P, d)``, probabilities ``p (P,)`` and ``step (1,)``."""
-        size = self.rad_pool * self.batch
+        size = self.points.rad_pool * self.batch
         x = self.problem.domain.sample_interior(
-            size, generator, self.stratified, self.dtype, self.device
+            size, generator, self.points.stratified, self.dtype, self.device
         )
         scores = []
         # Order > 2 residuals differentiate the field with autograd: they need the graph.
@@ -216,7 +173,7 @@ class Objective:
                 sq = sum(r.detach().square().reshape(len(chunk), -1).sum(1)
                          for r in self._residual(chunk).values())  # fmt: skip
                 scores.append(sq.sqrt())
-        p = rad_probabilities(torch.cat(scores), self.rad_k, self.rad_c)
+        p = rad_probabilities(torch.cat(scores), self.points.rad_k, self.points.rad_c)
         return {"x": x, "p": p, "step": torch.tensor([step], device=self.device)}
 
     def terms(self, samples: Samples) -> dict[str, Tensor]:
@@ -231,15 +188,15 @@ class Objective:
             name: r.square().reshape(len(x), -1).mean(1) for name, r in self._residual(x).items()
         }
         t, domain = x[:, -1], self.problem.domain
-        if self.time_weight > 0:
-            w = remaining_time_weights(t, domain.t0, domain.t1, self.time_weight)
+        if self.points.time_weight > 0:
+            w = remaining_time_weights(t, domain.t0, domain.t1, self.points.time_weight)
             squares = {name: w * sq for name, sq in squares.items()}
-        if self.causal > 0:
+        if self.points.causal > 0:
             chunks = {
-                name: time_chunk_losses(sq, t, domain.t0, domain.t1, self.causal_chunks)
+                name: time_chunk_losses(sq, t, domain.t0, domain.t1, self.points.causal_chunks)
                 for name, sq in squares.items()
             }
-            w = causal_weights(sum(chunks.values()), self.causal)
+            w = causal_weights(sum(chunks.values()), self.points.causal)
             out = {name: (w * c).mean() for name, c in chunks.items()}
         else:
             out = {name: sq.mean() for name, sq in squares.items()}

@@ -14,7 +14,6 @@ import yaml
 from torch import nn
 
 from ..nn import MLP
-from .plots import plot_curves, plot_solution
 
 __all__ = ["describe_field", "write_config", "write_results"]
 
@@ -71,6 +70,8 @@ def write_results(
     (out / "metrics.json").write_text(json.dumps(dict(metrics), indent=1))
     _write_history(out / "history.csv", history)
     try:
+        from .plots import plot_curves, plot_solution  # matplotlib: only when a run writes plots
+
         plot_solution(problem, field, out / "solution.png")
         plot_curves(history, out / "curves.png")
     except Exception as error:  # plots are a convenience; the numbers are already saved

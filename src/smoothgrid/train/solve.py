@@ -1,107 +1,144 @@
-"""The training loop: fit a field to a problem's residual and conditions.
+"""Solve a problem: fit a field to its residual and conditions with the training loop.
 
-Per step: set the learning rates (decay) and the level mask (curriculum) from the progress,
-draw collocation points from a dedicated, seeded ``torch.Generator``, evaluate the weighted loss
-with analytic jets (or ``autograd`` / ``fd`` derivatives), one backward pass, one Adam step.
-Every ``eval_every`` steps the error on the problem's test grid goes into the history.
+Per step: the learning rates (decay) and the level mask (curriculum) follow the progress,
+collocation points come from a dedicated, seeded ``torch.Generator``, the weighted loss is
+evaluated with analytic jets (or ``autograd`` / ``fd`` derivatives), one backward pass, one Adam
+step (see :mod:`.loop`). Every ``eval_every`` steps the error on the problem's test grid goes
+into the history.
 
 With ``out=DIR`` the run keeps ``DIR/checkpoint.pt`` (+ ``.json``) up to date and writes
 ``config.yaml``, ``metrics.json``, ``history.csv`` and plots at the end; ``resume=True`` continues
-from the checkpoint and reproduces the uninterrupted run (same seed, same step budget). A
+from the checkpoint and reproduces the uninterrupted run (same seed, same budget). A
 non-finite loss raises :class:`DivergedError`; Ctrl-C finishes the current step, saves a
-checkpoint and re-raises ``KeyboardInterrupt`` (a second Ctrl-C interrupts at once).
+checkpoint and re-raises ``KeyboardInterrupt`` (a second Ctrl-C interrupts at once). Inside an
+initialised ``torch.distributed`` process group (``torchrun``) the points of each step are split
+across the processes (see :mod:`.distributed`).
 """
 
 from __future__ import annotations
 
-import math
-import signal
-import threading
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
-from ..field import DERIVATIVES, Field
+from ..field import Field
 from .curriculum import level_mask
+from .distributed import World, current_world, stream_seed
 from .graph import GraphedStep, check_graphable
-from .losses import POINT_KEYS, POOL, Objective
+from .loop import Loop, Task
+from .losses import Objective
 from .metrics import Evaluator, has_reference
-from .optim import grid_decoder_adam, set_rates
+from .optim import grid_decoder_adam
 from .result import Result
-from .runs import describe_field, write_config, write_results
-from .schedule import level_scales, lr_factor
-from .state import RunState
+from .runs import describe_field, write_results
+from .schedule import level_scales
+from .settings import Settings, SettingsError
+from .state import RunState, Samples
 
-__all__ = ["solve", "SOLVE_KEYS"]
-
-SOLVE_KEYS = (
-    "steps", "time_budget", "batch", "boundary_batch", "lr", "decoder_lr", "decay",
-    "final_lr_factor", "weights", "resample_every", "stratified", "adaptive", "rad_pool",
-    "rad_every", "rad_k", "rad_c", "causal", "causal_chunks", "time_weight", "level_scale",
-    "curriculum", "eval_every", "target", "dtype", "device", "seed", "derivatives",
-    "checkpoint_every", "tf32", "cuda_graph",
-)  # fmt: skip
-"""The settings of :func:`solve` recorded in ``config.yaml`` (and accepted by the CLI)."""
-
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+__all__ = ["solve", "check_setup", "SolveTask"]
 
 
-def _dtype(dtype: torch.dtype | str) -> torch.dtype:
-    if isinstance(dtype, str):
-        if dtype not in _DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, got {dtype!r}")
-        return _DTYPES[dtype]
-    if dtype not in _DTYPES.values():
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
-    return dtype
+def check_setup(problem, field: Field, settings: Settings, world: World | None = None) -> None:
+    """Refuse a problem, field and settings that cannot train together, before any training.
 
-
-def _prepare_field(problem, field: Field, level_scale, dtype, device) -> None:
-    """Adopt the problem's box, constraint and level scale (grid encodings); move the field."""
+    Raises:
+        SettingsError: a periodic problem on a non-periodic encoding, mismatched dimensions, a
+            target without a reference solution, a curriculum or level scale the encoding
+            cannot take, a CUDA graph where none can run, a batch that does not split evenly
+            over the processes.
+    """
     enc = field.encoding
     missing = sorted(set(problem.periodic) - set(enc.periodic))
     if missing:
-        raise ValueError(
+        raise SettingsError(
             f"problem {problem.name!r} is periodic on axes {tuple(problem.periodic)} but the "
             f"encoding is not periodic on {tuple(missing)}; build the encoding with "
             f"periodic={tuple(problem.periodic)}"
         )
     if enc.dim != problem.domain.dim:
-        raise ValueError(
+        raise SettingsError(
             f"the field is {enc.dim}-D but problem {problem.name!r} is {problem.domain.dim}-D"
         )
+    if settings.output.target is not None and not has_reference(problem):
+        raise SettingsError(
+            f"target= needs a reference solution; problem {problem.name!r} has none"
+        )
+    schedule = settings.schedule
+    if enc.levels:
+        try:
+            level_scales(schedule.level_scale, enc.resolutions)
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
+    elif schedule.curriculum is not None:
+        raise SettingsError(
+            f"curriculum={schedule.curriculum!r} needs a grid encoding; the "
+            f"{enc.name!r} encoding has no levels"
+        )
+    runtime = settings.runtime
+    if runtime.cuda_graph:
+        try:
+            check_graphable(torch.device(runtime.device), _derivatives(field, settings))
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
+    world = world or current_world()
+    points = settings.points
+    for name, count in (("batch", points.batch), ("boundary_batch", points.boundary)):
+        if count % world.size:
+            raise SettingsError(f"{name}={count} must be a multiple of the {world.size} processes")
+
+
+def _derivatives(field: Field, settings: Settings) -> str:
+    return settings.runtime.derivatives or getattr(field, "default_derivatives", "jet")
+
+
+def _prepare_field(problem, field: Field, settings: Settings) -> None:
+    """Adopt the problem's box, constraint and level scale (grid encodings); move the field."""
+    enc = field.encoding
     if not enc.has_bounds:
         field.set_bounds(*problem.domain.bounds)
     if problem.constraint is not None and field.constraint is None:
         field.constraint = problem.constraint
     if enc.levels:
-        enc.set_level_scale(level_scales(level_scale, enc.resolutions))
-    field.to(device=device, dtype=dtype)
+        enc.set_level_scale(level_scales(settings.schedule.level_scale, enc.resolutions))
+    dtype = getattr(torch, settings.runtime.dtype)
+    field.to(device=torch.device(settings.runtime.device), dtype=dtype)
 
 
-@contextmanager
-def _deferred_interrupt() -> Iterator[dict[str, bool]]:
-    """Turn the first Ctrl-C into a flag checked between steps; a second one raises at once."""
-    flag = {"hit": False}
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
+class SolveTask(Task):
+    """A PDE problem as a :class:`~smoothgrid.train.loop.Task`: the curriculum before each
+    step, fresh collocation points every ``resample_every`` steps, the problem's weighted
+    loss, and its errors (with the active levels) in each history row."""
 
-    def handler(signum, frame) -> None:
-        if flag["hit"]:
-            raise KeyboardInterrupt
-        flag["hit"] = True
+    def __init__(self, problem, field: Field, objective: Objective, settings: Settings) -> None:
+        self.desc = problem.name
+        self.field, self.objective = field, objective
+        self.curriculum = settings.schedule.curriculum
+        self.resample_every = settings.points.resample_every
+        self.levels = field.encoding.levels
+        self.evaluator = Evaluator(problem) if has_reference(problem) else None
 
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    def before_step(self, progress: float) -> None:
+        if self.levels:
+            mask = level_mask(self.curriculum, self.levels, progress)
+            if sum(mask) != len(self.field.encoding.active_levels):
+                self.field.encoding.set_level_mask(mask)
+
+    def sample(self, generator, previous: Samples | None, step: int) -> Samples:
+        if previous is None or step % self.resample_every == 0:
+            return self.objective.sample(generator, previous, step)
+        return previous
+
+    def loss(self, samples: Samples):
+        return self.objective.loss_and_terms(samples)
+
+    def evaluate(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"levels": len(self.field.encoding.active_levels)}
+        if self.evaluator is not None:
+            row.update(self.evaluator(self.field))
+        return row
 
 
 @contextmanager
@@ -117,40 +154,13 @@ def _tf32(enabled: bool) -> Iterator[None]:
 def solve(
     problem,
     field: Field,
-    steps: int | None = None,
-    time_budget: float | None = None,
-    batch: int = 8192,
-    boundary_batch: int | None = None,
-    lr: float = 1e-2,
-    decoder_lr: float | None = None,
-    decay: str | None = "exp",
-    final_lr_factor: float = 0.1,
-    weights: Mapping[str, float] | None = None,
-    resample_every: int = 1,
-    stratified: bool = False,
-    adaptive: str | None = None,
-    rad_pool: int = 8,
-    rad_every: int = 25,
-    rad_k: float = 1.0,
-    rad_c: float = 1.0,
-    causal: float = 0.0,
-    causal_chunks: int = 16,
-    time_weight: float = 0.0,
-    level_scale: str | Sequence[float] = "inverse",
-    curriculum: str | None = None,
-    eval_every: int = 100,
-    target: float | None = None,
-    dtype: torch.dtype | str = torch.float32,
-    device: str | torch.device = "cpu",
-    seed: int = 0,
-    derivatives: str | None = None,
+    settings: Settings | None = None,
+    *,
     out: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
-    checkpoint_every: int = 1000,
-    tf32: bool = False,
-    cuda_graph: bool = False,
-    config: Mapping[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
+    **options: Any,
 ) -> Result:
     """Train ``field`` on ``problem`` and report its error.
 
@@ -160,196 +170,73 @@ def solve(
             built without a box takes the problem's domain box; the problem's ready-made
             ``constraint`` is adopted if the field has none (and the conditions marked ``hard``
             are then dropped from the loss); ``level_scale`` is applied to the encoding.
-        steps: number of Adam steps; or
-        time_budget: seconds of training (evaluation and file output excluded). Exactly one.
-        batch: interior collocation points per step.
-        boundary_batch: points per condition per step (default ``batch // 4``).
-        lr: learning rate of the encoding's parameters (the grid tables).
-        decoder_lr: learning rate of the decoder (default ``lr``; the only rate of a field
-            whose encoding has no parameters).
-        decay: ``"exp"``, ``"cosine"`` or ``None``: both rates decay over the budget to
-            ``final_lr_factor`` times their start.
-        final_lr_factor: see ``decay``.
-        weights: loss term name -> weight (terms: ``"residual"`` or the residual dict's keys,
-            and the condition names); unknown names raise ``ValueError``.
-        resample_every: draw fresh points every this many steps.
-        stratified: stratified instead of uniform interior points (the candidates of RAD).
-        adaptive: ``None`` or ``"rad"``: residual-based adaptive interior points (Wu et al.
-            2023): a pool of ``rad_pool * batch`` candidates is scored by the residual every
-            ``rad_every`` steps and the batch is drawn from it with probability
-            ``∝ |r|^rad_k / mean(|r|^rad_k) + rad_c`` (see :mod:`.sampling`). Scoring costs a
-            forward pass on the pool, about ``rad_pool / rad_every`` of a step's forward pass.
-        rad_pool, rad_every, rad_k, rad_c: RAD's pool size (per interior point, ``>= 1``),
-            pool age in steps (``>= 1``), exponent (``> 0``) and uniform share (``>= 0``).
-        causal: ``eps >= 0`` of causal training (Wang et al. 2022) for a space-time problem:
-            each residual term becomes ``mean_i w_i L_i`` over ``causal_chunks`` time slices,
-            ``w_i = exp(-eps sum_{j<i} L_j)`` without gradient; 0 is off.
-        causal_chunks: time slices of ``causal`` (``>= 1``).
-        time_weight: power ``p >= 0`` of fixed remaining-time weights for a space-time
-            problem: a residual at time ``t`` counts ``(p + 1) ((t1 - t) / (t1 - t0))^p`` times
-            (mean 1), because an early error is carried to all later times (see
-            :mod:`.sampling`); 0 is off. Combines with ``causal``.
-        level_scale: per-level feature scale, ``"inverse"`` (``N_0 / N_l``),
-            ``"inverse_square"``, ``"none"`` or ``L`` numbers (see :mod:`.schedule`); unused
-            by an encoding without grid levels.
-        curriculum: ``None``, ``"coarse_to_fine"`` or ``"vcycle"`` (see :mod:`.curriculum`);
-            needs a grid encoding.
-        eval_every: steps between evaluations on the test grid (history rows).
-        target: stop once the relative L2 error is at or below this.
-        dtype: ``torch.float32`` / ``torch.float64`` (or their names).
-        device: ``"cpu"``, ``"cuda"``, ...
-        seed: seeds the sampling generator (the field's initialisation is the caller's).
-        derivatives: derivative method, ``"jet"``, ``"autograd"`` or ``"fd"`` (``None``: the
-            field's ``default_derivatives``, ``"jet"`` unless it is a baseline's).
+        settings: a :class:`~smoothgrid.train.settings.Settings` (``options`` change it).
         out: run directory for the checkpoint, config, metrics, history and plots.
-        resume: continue from ``out/checkpoint.pt``.
+        resume: continue from ``out/checkpoint.pt``; the budget is a total (a larger one
+            extends the run, the learning-rate schedule continuing from where it was).
         progress: show a progress bar.
-        checkpoint_every: steps between checkpoints (with ``out``).
-        tf32: allow TF32 matrix products on CUDA (off: it ruins errors near 1e-5).
-        cuda_graph: replay each step (loss, backward, Adam) from a CUDA graph (see
-            :mod:`.graph`): fewer kernel launches; needs CUDA and ``derivatives="jet"``. A
-            change of the active levels (``curriculum``) records the step again. A diverged
-            step has already updated the field in memory (the checkpoint is the last good one).
-        config: extra entries for ``config.yaml`` (the CLI records its problem, encoding and
-            field options here).
+        config: extra entries for ``config.yaml`` (the CLI records its problem here; the
+            field records itself).
+        **options: the settings by name, e.g. ``steps=2000``, ``time_budget=60``,
+            ``batch=8192``, ``lr=1e-2``, ``decay="cosine"``, ``causal=100``, ``seed=1``,
+            ``device="cuda"``: every option of :class:`~smoothgrid.train.settings.Settings`
+            (``docs/options.md``, ``smoothgrid options``). Exactly one of ``steps`` and
+            ``time_budget`` in all.
 
     Returns:
         A :class:`Result`; its ``metrics`` are also in ``out/metrics.json``.
 
     Raises:
-        ValueError: bad settings (both or neither of ``steps`` / ``time_budget``, a periodic
-            problem on a non-periodic encoding, unknown names, ...).
+        SettingsError: an unknown option (with the nearest name), a bad value, or settings
+            this problem and field cannot train with (see :func:`check_setup`).
+        CheckpointError, BudgetSpentError: ``resume`` without a usable checkpoint or budget.
         DivergedError: the loss became NaN or infinite.
         KeyboardInterrupt: after saving a checkpoint (with ``out``).
     """
-    if (steps is None) == (time_budget is None):
-        raise ValueError("give exactly one of steps= and time_budget= (seconds)")
-    if steps is not None and (not isinstance(steps, int) or steps < 0):
-        raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
-    if time_budget is not None and not time_budget > 0:
-        raise ValueError(f"time_budget must be > 0 seconds, got {time_budget!r}")
-    if derivatives is None:
-        derivatives = getattr(field, "default_derivatives", "jet")
-    if derivatives not in DERIVATIVES:
-        raise ValueError(f"unknown derivatives {derivatives!r}; known: {', '.join(DERIVATIVES)}")
-    counts = {"batch": batch, "resample_every": resample_every, "eval_every": eval_every}
-    counts["checkpoint_every"] = checkpoint_every
-    for name, value in counts.items():
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    settings = Settings.from_options(**options) if settings is None else settings.replace(**options)
+    world = current_world()
+    check_setup(problem, field, settings, world)
     if resume and out is None:
-        raise ValueError("resume=True needs out= (the run directory holding checkpoint.pt)")
-    reference = has_reference(problem)
-    if target is not None and not reference:
-        raise ValueError(f"target= needs a reference solution; problem {problem.name!r} has none")
-    lr_factor(decay, 0.0, final_lr_factor)  # validates decay and final_lr_factor
-    levels = field.encoding.levels
-    if levels:
-        level_mask(curriculum, levels, 0.0)  # validates the curriculum
-    elif curriculum is not None:
-        raise ValueError(
-            f"curriculum={curriculum!r} needs a grid encoding; the "
-            f"{field.encoding.name!r} encoding has no levels"
-        )
-    dtype = _dtype(dtype)
-    device = torch.device(device)
-    if cuda_graph:
-        check_graphable(device, derivatives)
-    decoder_lr = lr if decoder_lr is None else decoder_lr
-    boundary_batch = max(1, batch // 4) if boundary_batch is None else int(boundary_batch)
-    settings = dict(zip(SOLVE_KEYS, (
-        steps, time_budget, batch, boundary_batch, lr, decoder_lr, decay, final_lr_factor,
-        None if weights is None else dict(weights), resample_every, stratified, adaptive,
-        rad_pool, rad_every, rad_k, rad_c, causal, causal_chunks, time_weight,
-        level_scale if isinstance(level_scale, str) else [float(s) for s in level_scale],
-        curriculum, eval_every, target, str(dtype).removeprefix("torch."), str(device), seed,
-        derivatives, checkpoint_every, tf32, cuda_graph,
-    )))  # fmt: skip
-    record = {"problem": {"name": problem.name}, **describe_field(field), **settings}
+        raise SettingsError("resume=True needs out= (the run directory holding checkpoint.pt)")
+    runtime = settings.runtime
+    derivatives = _derivatives(field, settings)
+    record = {"problem": {"name": problem.name}, **describe_field(field), **settings.options()}
+    record["derivatives"] = derivatives
     record.update(config or {})
-
-    _prepare_field(problem, field, level_scale, dtype, device)
-    optimizer = grid_decoder_adam(field, lr, decoder_lr, capturable=cuda_graph)
+    _prepare_field(problem, field, settings)
+    device = torch.device(runtime.device)
+    dtype = getattr(torch, runtime.dtype)
+    optimizer = grid_decoder_adam(field, *settings.schedule.rates, capturable=runtime.cuda_graph)
     objective = Objective(
-        problem, field, batch, boundary_batch, weights, derivatives, stratified, dtype, device,
-        **{key: settings[key] for key in POINT_KEYS},
-    )  # fmt: skip
-    generator = torch.Generator(device=device).manual_seed(int(seed))
-    evaluator = Evaluator(problem) if reference else None
-    run = RunState(field, optimizer, generator, out)
-    graphed = GraphedStep(objective.loss_and_terms, optimizer) if cuda_graph else None
-
-    def train_step(samples) -> tuple[float, dict[str, torch.Tensor]]:
-        """One Adam step on ``samples``: the loss before the step and its terms. An eager step
-        checks the loss before updating; a replayed one has updated already (see ``cuda_graph``)."""
-        if graphed is not None:
-            batches = {k: v for k, v in samples.items() if k != POOL}  # the pool stays outside
-            loss, terms = graphed(batches, tuple(field.encoding.active_levels))
-        else:
-            loss, terms = objective.loss_and_terms(samples)
-        loss_value = float(loss.detach())
-        if not math.isfinite(loss_value):
-            run.diverged(loss_value, terms)
-        if graphed is None:
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        return loss_value, terms
-
-    if resume:
-        run.load()
-    if out is not None:
-        write_config(out, record)
-
-    def fraction() -> float:
-        if steps is not None:
-            return run.step / steps if steps else 1.0
-        return run.train_time / time_budget
-
-    bar = tqdm(
-        total=steps if steps is not None else None,
-        initial=run.step,
-        disable=not progress,
-        desc=problem.name,
-        unit="step",
-        dynamic_ncols=True,
+        problem, field, settings.points, derivatives, dtype, device, share=world.size
     )
-    terms: dict[str, torch.Tensor] = {}
-    with _tf32(tf32), _deferred_interrupt() as interrupt:
-        try:
-            while fraction() < 1.0 and not run.reached(target):
-                start = time.perf_counter()
-                p = fraction()
-                set_rates(optimizer, lr_factor(decay, p, final_lr_factor))
-                if levels:
-                    mask = level_mask(curriculum, levels, p)
-                    if sum(mask) != len(field.encoding.active_levels):
-                        field.encoding.set_level_mask(mask)
-                if run.samples is None or run.step % resample_every == 0:
-                    run.samples = objective.sample(generator, run.samples, run.step)
-                loss_value, terms = train_step(run.samples)
-                run.advance(time.perf_counter() - start)
-                bar.update(1)
-                last = fraction() >= 1.0
-                if run.step % eval_every == 0 or last:
-                    row = run.record(loss_value, terms, evaluator)
-                    bar.set_postfix(
-                        loss=f"{loss_value:.3g}",
-                        rel_l2="-" if row.get("rel_l2") is None else f"{row['rel_l2']:.3g}",
-                    )
-                if run.step % checkpoint_every == 0:
-                    run.save(record)
-                if interrupt["hit"]:
-                    raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            run.save(record)
-            raise
-        finally:
-            bar.close()
-    if not run.history or run.history[-1]["step"] != run.step:
-        run.record(run.last_loss, terms, evaluator)
-    run.save(record)
-    metrics = run.metrics(terms, objective)
-    if out is not None:
-        write_results(out, metrics, run.history, problem, field)
-    return Result(metrics, run.history, field, None if out is None else str(out))
+    task = SolveTask(problem, field, objective, settings)
+    generator = torch.Generator(device=device).manual_seed(stream_seed(runtime.seed, world.rank))
+    graphed = GraphedStep(objective.loss_and_terms, optimizer) if runtime.cuda_graph else None
+    loop = Loop(
+        task, field, optimizer, generator, settings.budget, settings.schedule, settings.output,
+        world=world, out=out, record=record, progress=progress, graphed=graphed,
+    )  # fmt: skip
+    with _tf32(runtime.tf32):
+        state = loop.run(resume=resume)
+    metrics = world.from_leader(_metrics(state, loop.terms, objective))
+    history = world.from_leader(state.history)
+    if out is not None and world.leader:
+        write_results(out, metrics, history, problem, field)
+    return Result(metrics, history, field, None if out is None else str(out))
+
+
+def _metrics(state: RunState, terms, objective: Objective) -> dict[str, Any]:
+    """The final metrics (see :class:`Result`)."""
+    last = state.history[-1] if state.history else {}
+    residual = [float(v.detach()) for k, v in terms.items() if k not in objective.conditions]
+    return {
+        "rel_l2": last.get("rel_l2"),
+        "best_rel_l2": state.best,
+        "max_abs_error": last.get("max_abs_error"),
+        "residual": sum(residual) if residual else None,
+        "loss": state.last_loss,
+        "wall_time": state.train_time,
+        "steps": state.step,
+        "ms_per_step": 1000.0 * state.train_time / state.step if state.step else None,
+    }

@@ -22,10 +22,12 @@ import torch
 from ... import baselines
 from ...field import Field
 from ...jet import Jet
-from ...train import level_scales, lr_factor
-from ...train.loop import budgeted_loop
+from ...train import Budget, Schedule, level_scales
+from ...train.loop import Task, run_task
 from ...train.metrics import predict
-from ...train.optim import grid_decoder_adam
+from ...train.runs import describe_field
+from ...train.settings import SettingsError
+from ...train.state import Samples
 from .data import (
     check_image,
     interior_mask,
@@ -101,6 +103,38 @@ def _supervised(u: Jet, supervise: str) -> torch.Tensor:
     return u.grad[:, 0] if supervise == "gradient" else u.lap
 
 
+class ImageTask(Task):
+    """Pixels drawn with replacement from the supervised ones; the relative mean square error
+    of the field's jet (of the supervision's order) against the target there.
+
+    Args:
+        field: the field on ``[-1, 1]^2`` (on its device).
+        coords: ``(H * W, 2)`` pixel centres.
+        target: ``(H * W, C)`` values, gradients or Laplacians (:func:`_targets`).
+        pool: indices of the pixels that may supervise.
+        batch: pixels per step.
+        supervise: ``"value"``, ``"gradient"`` or ``"laplacian"``.
+    """
+
+    def __init__(self, field, coords, target, pool, batch: int, supervise: str) -> None:
+        self.desc = f"image {supervise}"
+        self.field, self.coords, self.target, self.pool = field, coords, target, pool
+        self.batch, self.supervise = batch, supervise
+        self.norm = float(target[pool].square().sum(1).mean()) or 1.0
+
+    def sample(self, generator, previous, step: int) -> Samples:
+        draw = torch.randint(len(self.pool), (self.batch,), generator=generator,
+                             device=self.pool.device)  # fmt: skip
+        return {"pixels": {"index": self.pool[draw]}}
+
+    def loss(self, samples: Samples):
+        pick = samples["pixels"]["index"]
+        u = self.field.jet(self.coords[pick], order=_ORDER[self.supervise],
+                           derivatives=self.field.default_derivatives)  # fmt: skip
+        error = (_supervised(u, self.supervise) - self.target[pick]).square().sum(1).mean()
+        return error / self.norm, {}
+
+
 def fit_image(
     image: np.ndarray | str | os.PathLike,
     supervise: str = "gradient",
@@ -116,6 +150,7 @@ def fit_image(
     seed: int = 0,
     device: str | torch.device = "cpu",
     out: str | os.PathLike | None = None,
+    resume: bool = False,
     progress: bool = False,
 ) -> ImageResult:
     """Fit a field to ``image`` from one kind of supervision and score it.
@@ -131,7 +166,7 @@ def fit_image(
             ``decoder_lr`` are the defaults (:func:`smoothgrid.baselines.settings`); the
             name recorded in the metrics (also when ``field`` is given).
         steps: Adam steps; or
-        time_budget: training seconds (evaluation excluded). Exactly one.
+        time_budget: training seconds (evaluation excluded). Exactly one; both totals.
         batch: pixels per step, drawn with replacement.
         lr, decoder_lr: learning rates of the encoding's tables and the rest; both decay
             exponentially to ``final_lr_factor`` times their start.
@@ -140,8 +175,10 @@ def fit_image(
             (camera 128^2 from gradients, 400 steps: 25.6 dB against 24.8 with ``"inverse"``).
         seed: seeds the field's initialisation (when built here) and the pixel draws.
         device: ``"cpu"``, ``"cuda"``, ...
-        out: a directory for ``metrics.json``, ``comparison.png`` (prediction, truth, error)
-            and ``prediction.png``.
+        out: a directory for ``checkpoint.pt`` (+ ``.json``), ``config.yaml``,
+            ``metrics.json``, ``comparison.png`` (prediction, truth, error) and
+            ``prediction.png``.
+        resume: continue from ``out/checkpoint.pt`` (the same arguments otherwise).
         progress: show a progress bar.
 
     Returns:
@@ -155,19 +192,15 @@ def fit_image(
         >>> result.metrics["psnr"]                                      # doctest: +SKIP
     """
     check_supervision(supervise)
-    if (steps is None) == (time_budget is None):
-        raise ValueError("give exactly one of steps= and time_budget= (seconds)")
-    if steps is not None and (not isinstance(steps, int) or steps < 1):
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if time_budget is not None and not time_budget > 0:
-        raise ValueError(f"time_budget must be > 0 seconds, got {time_budget!r}")
-    if not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    budget = Budget(steps=steps, time_budget=time_budget)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise SettingsError(f"batch must be an integer >= 1, got {batch!r}")
     truth = check_image(image) if isinstance(image, np.ndarray) else load_image(image)
-    settings = baselines.settings(method)
-    lr = settings["lr"] if lr is None else lr
-    decoder_lr = settings.get("decoder_lr", lr) if decoder_lr is None else decoder_lr
-    lr_factor(None, 0.0, final_lr_factor)  # validates final_lr_factor
+    recommended = baselines.settings(method)
+    lr = recommended["lr"] if lr is None else lr
+    decoder_lr = recommended.get("decoder_lr", lr) if decoder_lr is None else decoder_lr
+    schedule = Schedule(lr=lr, decoder_lr=decoder_lr, decay="exp",
+                        final_lr_factor=final_lr_factor, level_scale=level_scale)  # fmt: skip
     device = torch.device(device)
 
     if field is None:
@@ -177,32 +210,24 @@ def fit_image(
     if field.encoding.levels:
         field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
     field.to(device=device, dtype=torch.float32)
-    derivatives = field.default_derivatives
-    optimizer = grid_decoder_adam(field, lr, decoder_lr)
     target_np, mask = _targets(truth, supervise)
     coords = pixel_coordinates(truth.shape).to(device)
     target = torch.as_tensor(target_np, dtype=torch.float32, device=device)
     pool = torch.as_tensor(np.flatnonzero(mask), device=device)
-    norm = float(target[pool].square().sum(1).mean()) or 1.0
-    generator = torch.Generator(device=device).manual_seed(seed)
-
-    def loss_of_step() -> torch.Tensor:
-        pick = pool[torch.randint(len(pool), (batch,), generator=generator, device=device)]
-        u = field.jet(coords[pick], order=_ORDER[supervise], derivatives=derivatives)
-        return (_supervised(u, supervise) - target[pick]).square().sum(1).mean() / norm
-
-    step, train_time, loss_value = budgeted_loop(
-        optimizer, loss_of_step, steps, time_budget, final_lr_factor, device, progress,
-        "image", f"image {supervise}", postfix_every=50,
-    )  # fmt: skip
+    task = ImageTask(field, coords, target, pool, batch, supervise)
+    record = {"app": "image", "image": image if isinstance(image, str) else None,
+              "supervise": supervise, "method": method, "batch": batch, "seed": seed,
+              **describe_field(field), **budget.options(), **schedule.options()}  # fmt: skip
+    state = run_task(task, field, budget, schedule, seed=seed, out=out, resume=resume,
+                     progress=progress, record=record)  # fmt: skip
 
     raw = predict(field, coords).double().cpu().numpy().reshape(truth.shape)
     metrics: dict[str, Any] = image_metrics(raw, truth, supervise)
     metrics.update(
-        loss=loss_value,
-        steps=step,
-        wall_time=train_time,
-        ms_per_step=1000.0 * train_time / step,
+        loss=state.last_loss,
+        steps=state.step,
+        wall_time=state.train_time,
+        ms_per_step=1000.0 * state.train_time / state.step if state.step else None,
         parameters=sum(p.numel() for p in field.parameters()),
         method=method,
         supervise=supervise,

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ...train.settings import SettingsError
 from .data import check_image, pixel_coordinates
 
 __all__ = [
@@ -39,7 +40,7 @@ DATA_RANGE = 2.0
 def check_supervision(supervise: str) -> None:
     """Raise ``ValueError`` unless ``supervise`` is one of :data:`SUPERVISION`."""
     if supervise not in SUPERVISION:
-        raise ValueError(f"unknown supervision {supervise!r}; known: {', '.join(SUPERVISION)}")
+        raise SettingsError(f"unknown supervision {supervise!r}; known: {', '.join(SUPERVISION)}")
 
 
 def fix_free_part(prediction: np.ndarray, truth: np.ndarray, supervise: str) -> np.ndarray:

@@ -21,10 +21,11 @@ import torch
 from ... import baselines
 from ...field import Field, HardConstraint
 from ...jet import Jet, sqrt
-from ...train import level_scales, lr_factor, save_checkpoint
-from ...train.loop import budgeted_loop
-from ...train.optim import grid_decoder_adam
+from ...train import Budget, Schedule, level_scales
+from ...train.loop import Task, run_task
 from ...train.runs import describe_field
+from ...train.settings import SettingsError
+from ...train.state import Samples
 from .data import SdfTarget, load_target
 from .export import SurfaceMesh, extract_mesh, write_ply
 from .losses import ALPHA, SDF_WEIGHTS, sdf_terms, total_loss
@@ -98,6 +99,35 @@ def sdf_field(method: str, init_radius: float | None = INIT_RADIUS, **grid: Any)
     return field
 
 
+class SdfTask(Task):
+    """Each step: ``batch`` surface points with their normals from the target's pool and
+    ``batch`` points uniform in ``[-1, 1]^3``; the weighted SIREN loss of the field's first-order
+    jet there (:mod:`.losses`)."""
+
+    def __init__(self, field: Field, target: SdfTarget, batch: int, weights, alpha: float) -> None:
+        self.desc = "sdf"
+        self.field, self.target, self.batch = field, target, batch
+        self.weights, self.alpha = weights, alpha
+        p = next(field.parameters())
+        self.points = target.points.to(device=p.device, dtype=torch.float32)
+        self.normals = target.normals.to(device=p.device, dtype=torch.float32)
+
+    def sample(self, generator, previous, step: int) -> Samples:
+        device = self.points.device
+        pick = torch.randint(len(self.points), (self.batch,), generator=generator, device=device)
+        box = torch.rand(self.batch, 3, generator=generator, device=device) * 2.0 - 1.0
+        return {"surface": {"index": pick}, "box": {"x": box}}
+
+    def loss(self, samples: Samples):
+        pick, box = samples["surface"]["index"], samples["box"]["x"]
+        derivatives = self.field.default_derivatives
+        surface = self.field.jet(self.points[pick], order=1, derivatives=derivatives)
+        off_surface = self.field.jet(box, order=1, derivatives=derivatives)
+        terms = sdf_terms(surface, self.normals[pick], off_surface, self.target.sign(box),
+                          self.alpha)  # fmt: skip
+        return total_loss(terms, self.weights), {}
+
+
 def fit_sdf(
     target: SdfTarget | str | os.PathLike,
     method: str = "hermite",
@@ -115,6 +145,7 @@ def fit_sdf(
     seed: int = 0,
     device: str | torch.device = "cpu",
     out: str | os.PathLike | None = None,
+    resume: bool = False,
     progress: bool = False,
 ) -> SdfResult:
     """Fit a signed distance field to ``target`` and score it.
@@ -128,7 +159,7 @@ def fit_sdf(
         field: the 3D field to train (its box is set to ``[-1, 1]^3``); default
             :func:`sdf_field` of ``method``.
         steps: Adam steps; or
-        time_budget: training seconds (meshing and scoring excluded). Exactly one.
+        time_budget: training seconds (meshing and scoring excluded). Exactly one; totals.
         batch: surface points per step, and as many points in the box.
         lr, decoder_lr: learning rates of the encoding's tables and the rest; both decay
             exponentially to ``final_lr_factor`` times their start.
@@ -138,8 +169,10 @@ def fit_sdf(
         resolution: marching-cubes nodes per axis of the output mesh.
         seed: seeds the field's initialisation (when built here) and the draws.
         device: ``"cpu"``, ``"cuda"``, ...
-        out: a directory for ``field.pt`` (+ ``.json``: the checkpoint), ``mesh.ply`` (normals
-            and curvature per vertex), ``metrics.json``, ``slices.png`` and ``curvature.png``.
+        out: a directory for ``checkpoint.pt`` (+ ``.json``), ``config.yaml``, ``mesh.ply``
+            (normals and curvature per vertex), ``metrics.json``, ``slices.png`` and
+            ``curvature.png``.
+        resume: continue from ``out/checkpoint.pt`` (the same arguments otherwise).
         progress: show a progress bar.
 
     Returns:
@@ -152,24 +185,20 @@ def fit_sdf(
         >>> result = fit_sdf("torus", time_budget=60, out="runs/torus")    # doctest: +SKIP
         >>> result.metrics["mean_curvature_rel_error"]                    # doctest: +SKIP
     """
-    if (steps is None) == (time_budget is None):
-        raise ValueError("give exactly one of steps= and time_budget= (seconds)")
-    if steps is not None and (not isinstance(steps, int) or steps < 1):
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if time_budget is not None and not time_budget > 0:
-        raise ValueError(f"time_budget must be > 0 seconds, got {time_budget!r}")
-    if not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    budget = Budget(steps=steps, time_budget=time_budget)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise SettingsError(f"batch must be an integer >= 1, got {batch!r}")
     unknown = sorted(set(weights or {}) - set(SDF_WEIGHTS))
     if unknown:
-        raise ValueError(f"unknown loss terms {unknown}; the terms are {sorted(SDF_WEIGHTS)}")
+        raise SettingsError(f"unknown loss terms {unknown}; the terms are {sorted(SDF_WEIGHTS)}")
     if not isinstance(target, SdfTarget):
         target = load_target(target, seed=seed)
-    settings = baselines.settings(method)
-    lr = settings["lr"] if lr is None else lr
-    decoder_lr = settings.get("decoder_lr", lr) if decoder_lr is None else decoder_lr
-    level_scale = settings.get("level_scale", "none") if level_scale is None else level_scale
-    lr_factor(None, 0.0, final_lr_factor)  # validates final_lr_factor
+    recommended = baselines.settings(method)
+    lr = recommended["lr"] if lr is None else lr
+    decoder_lr = recommended.get("decoder_lr", lr) if decoder_lr is None else decoder_lr
+    level_scale = recommended.get("level_scale", "none") if level_scale is None else level_scale
+    schedule = Schedule(lr=lr, decoder_lr=decoder_lr, decay="exp",
+                        final_lr_factor=final_lr_factor, level_scale=level_scale)  # fmt: skip
     weights = {**SDF_WEIGHTS, **(weights or {})}
     device = torch.device(device)
 
@@ -177,7 +206,7 @@ def fit_sdf(
         torch.manual_seed(seed)
         field = sdf_field(method)
     if field.dim != 3 or field.out != 1:
-        raise ValueError(
+        raise SettingsError(
             f"an SDF needs a 3D field with one output, got d={field.dim}, C={field.out}"
         )
     field.set_bounds(-1.0, 1.0)
@@ -185,32 +214,26 @@ def fit_sdf(
         field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
     field.to(device=device, dtype=torch.float32)
     derivatives = field.default_derivatives
-    optimizer = grid_decoder_adam(field, lr, decoder_lr)
-    points = target.points.to(device=device, dtype=torch.float32)
-    normals = target.normals.to(device=device, dtype=torch.float32)
-    generator = torch.Generator(device=device).manual_seed(seed)
-
-    def loss_of_step() -> torch.Tensor:
-        pick = torch.randint(len(points), (batch,), generator=generator, device=device)
-        box = torch.rand(batch, 3, generator=generator, device=device) * 2.0 - 1.0
-        surface = field.jet(points[pick], order=1, derivatives=derivatives)
-        off_surface = field.jet(box, order=1, derivatives=derivatives)
-        terms = sdf_terms(surface, normals[pick], off_surface, target.sign(box), alpha)
-        return total_loss(terms, weights)
-
-    step, train_time, loss_value = budgeted_loop(
-        optimizer, loss_of_step, steps, time_budget, final_lr_factor, device, progress,
-        "SDF", f"sdf {method}", postfix_every=20,
-    )  # fmt: skip
+    prior = field.constraint
+    record = {
+        "app": "sdf", "target": target.name, "method": method, "batch": batch, "seed": seed,
+        "alpha": alpha, "weights": weights, **describe_field(field),
+        "sphere_prior": {"radius": prior.radius, "eps": prior.eps}
+        if isinstance(prior, SpherePrior) else None,
+        **budget.options(), **schedule.options(),
+    }  # fmt: skip
+    task = SdfTask(field, target, batch, weights, alpha)
+    state = run_task(task, field, budget, schedule, seed=seed, out=out, resume=resume,
+                     progress=progress, record=record)  # fmt: skip
 
     field.eval()
     mesh = extract_mesh(field, resolution, derivatives)
     metrics = sdf_metrics(field, target, mesh.vertices, mesh.faces, derivatives=derivatives)
     metrics.update(
-        loss=loss_value,
-        steps=step,
-        wall_time=train_time,
-        ms_per_step=1000.0 * train_time / step,
+        loss=state.last_loss,
+        steps=state.step,
+        wall_time=state.train_time,
+        ms_per_step=1000.0 * state.train_time / state.step if state.step else None,
         parameters=sum(p.numel() for p in field.parameters()),
         method=method,
         derivatives=derivatives,
@@ -218,29 +241,13 @@ def fit_sdf(
         resolution=resolution,
     )
     if out is not None:
-        _write(Path(out), field, optimizer, mesh, metrics)
+        _write(Path(out), field, mesh, metrics)
     return SdfResult(metrics, field, mesh, None if out is None else str(out))
 
 
-def _write(
-    out: Path,
-    field: Field,
-    optimizer: torch.optim.Optimizer,
-    mesh: SurfaceMesh,
-    metrics: dict[str, Any],
-) -> None:
+def _write(out: Path, field: Field, mesh: SurfaceMesh, metrics: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    prior = field.constraint
-    meta = {
-        "step": metrics["steps"],
-        "method": metrics["method"],
-        **describe_field(field),
-        "sphere_prior": {"radius": prior.radius, "eps": prior.eps}
-        if isinstance(prior, SpherePrior)
-        else None,
-    }
-    save_checkpoint(out / "field.pt", field, optimizer, {**meta, "metrics": metrics})
     write_ply(out / "mesh.ply", mesh)
     title = f"{metrics['method']} on {metrics['target']}: Chamfer {metrics['chamfer']:.2e}"
     plot_slices(field, out / "slices.png", derivatives=metrics["derivatives"], title=title)

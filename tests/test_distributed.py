@@ -1,0 +1,141 @@
+"""Data-parallel training on torch.distributed (gloo on the CPU), spawned by the tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+import smoothgrid as sg
+from smoothgrid.problems import make
+from smoothgrid.train.distributed import World, stream_seed
+from smoothgrid.train.loop import Loop
+from smoothgrid.train.losses import Objective
+from smoothgrid.train.settings import Points
+
+pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch.distributed missing")
+
+
+def tiny_field(seed: int = 0) -> sg.Field:
+    torch.manual_seed(seed)
+    enc = sg.encodings.make("hermite", dim=2, levels=3, features=2, min_res=4, max_res=16,
+                            log2_table=10)  # fmt: skip
+    return sg.Field(enc, hidden=(8,), out=1)
+
+
+def problem():
+    return dataclasses.replace(make("poisson2d", a2=2), test_resolution=16)
+
+
+def _init(rank: int, size: int, store: str) -> None:
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=size)
+    torch.set_num_threads(1)
+
+
+def _gradient_worker(rank: int, size: int, store: str, out: str) -> None:
+    """One step's loss and gradient on this process's share, then the all-reduce."""
+    _init(rank, size, store)
+    prob, field = problem(), tiny_field()
+    field.set_bounds(*prob.domain.bounds)
+    field.constraint = prob.constraint
+    objective = Objective(prob, field, Points(batch=64, boundary_batch=16), share=size)
+    samples = objective.sample(torch.Generator().manual_seed(stream_seed(5, rank)))
+    loss, _ = objective.loss_and_terms(samples)
+    loss.backward()
+    mean = World(rank, size).average_gradients(list(field.parameters()), float(loss.detach()))
+    if rank == 0:
+        torch.save({"loss": mean, "grads": [p.grad for p in field.parameters()]}, out)
+    dist.destroy_process_group()
+
+
+def test_two_processes_average_to_the_gradient_of_the_combined_batch(tmp_path):
+    out = tmp_path / "grads.pt"
+    mp.spawn(_gradient_worker, args=(2, str(tmp_path / "store"), str(out)), nprocs=2)
+    parallel = torch.load(out)
+    # one process on the union of both processes' points
+    prob, field = problem(), tiny_field()
+    field.set_bounds(*prob.domain.bounds)
+    field.constraint = prob.constraint
+    objective = Objective(prob, field, Points(batch=64, boundary_batch=16), share=2)
+    shares = [objective.sample(torch.Generator().manual_seed(stream_seed(5, r))) for r in (0, 1)]
+    combined = {
+        term: {k: torch.cat([s[term][k] for s in shares]) for k in shares[0][term]}
+        for term in shares[0]
+    }
+    loss, _ = objective.loss_and_terms(combined)
+    loss.backward()
+    assert parallel["loss"] == pytest.approx(float(loss.detach()), rel=1e-5)
+    for mine, theirs in zip([p.grad for p in field.parameters()], parallel["grads"]):
+        assert torch.allclose(mine, theirs, rtol=1e-5, atol=1e-7)
+
+
+def _stop_at(stop: int) -> None:
+    """Patch ``Loop._interrupted`` as if Ctrl-C came during step ``stop`` (every rank)."""
+    original = Loop._interrupted
+
+    def interrupted(loop: Loop) -> bool:
+        return original(loop) or loop.state.step + 1 >= stop
+
+    Loop._interrupted = interrupted
+
+
+def _solve_worker(rank: int, size: int, store: str, out: str, stop: int, resume: bool) -> None:
+    _init(rank, size, store)
+    if stop:
+        _stop_at(stop)
+    try:
+        sg.solve(problem(), tiny_field(), steps=24, batch=128, checkpoint_every=8, eval_every=8,
+                 out=out, resume=resume, progress=False)  # fmt: skip
+    except KeyboardInterrupt:
+        pass
+    dist.destroy_process_group()
+
+
+def _final(out) -> dict:
+    tensors = torch.load(os.path.join(out, "checkpoint.pt"), weights_only=True)
+    return {k: v for k, v in tensors.items() if k.startswith("field.")}
+
+
+def test_interrupted_two_process_run_resumes_exactly(tmp_path):
+    whole, split = str(tmp_path / "whole"), str(tmp_path / "split")
+    mp.spawn(_solve_worker, args=(2, str(tmp_path / "s1"), whole, 0, False), nprocs=2)
+    mp.spawn(_solve_worker, args=(2, str(tmp_path / "s2"), split, 13, False), nprocs=2)
+    assert json.loads(open(os.path.join(split, "checkpoint.json")).read())["step"] == 13
+    mp.spawn(_solve_worker, args=(2, str(tmp_path / "s3"), split, 0, True), nprocs=2)
+    a, b = _final(whole), _final(split)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # a different number of processes cannot resume it
+    with pytest.raises(sg.train.CheckpointError, match="2 processes"):
+        sg.solve(problem(), tiny_field(), steps=30, batch=128, out=split, resume=True,
+                 progress=False)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_torchrun_matches_one_process_with_the_combined_batch(tmp_path):
+    """``torchrun --nproc-per-node 2 -m smoothgrid solve``: the same error as one process
+    drawing both processes' points, up to the sampling noise of different points."""
+    args = ["-m", "smoothgrid", "solve", "poisson2d", "--steps", "150", "--no-progress",
+            "--set", "batch=512", "--set", "problem.a2=2", "--set", "encoding.levels=4",
+            "--set", "encoding.max_res=32", "--set", "field.hidden=[16]"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    two = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+         "--master-port", "29533", *args, "--out", str(tmp_path / "two")],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert two.returncode == 0, two.stderr[-2000:]
+    assert two.stdout.count("poisson2d: done") == 1  # process 0 alone reports
+    one = subprocess.run([sys.executable, *args, "--out", str(tmp_path / "one")],
+                         capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
+    assert one.returncode == 0, one.stderr[-2000:]
+    e2, e1 = (json.loads((tmp_path / d / "metrics.json").read_text())["rel_l2"]
+              for d in ("two", "one"))  # fmt: skip
+    assert e1 < 0.2  # it trained
+    assert abs(e2 - e1) / e1 < 0.25  # different points, same statistics (measured: see docs)
