@@ -4,11 +4,25 @@
 * :mod:`.rays`: rays through pixels, ray / box intersection.
 * :mod:`.samplers`: stratified and importance intervals along rays (padded ``(R, S)`` layout).
 * :mod:`.compositing`: emission-absorption compositing.
+* :mod:`.poses`: se(3) exponential map, pose corrections, noise, Sim(3) alignment, errors.
 """
 
-from . import cameras, compositing, rays, samplers
+from . import cameras, compositing, poses, rays, samplers
 from .cameras import Cameras, check_poses, look_at, ring_poses, sphere_poses
 from .compositing import Composite, composite, render_weights, transmittance
+from .poses import (
+    PoseCorrection,
+    Sim3,
+    align_poses,
+    perturb_poses,
+    pose_errors,
+    rotation_error_deg,
+    se3_exp,
+    se3_log,
+    so3_exp,
+    so3_log,
+    umeyama,
+)
 from .rays import generate_rays, image_rays, random_pixels, ray_box
 from .samplers import importance_intervals, pack, stratified_intervals
 
@@ -33,4 +47,16 @@ __all__ = [
     "composite",
     "render_weights",
     "transmittance",
+    "poses",
+    "PoseCorrection",
+    "Sim3",
+    "se3_exp",
+    "se3_log",
+    "so3_exp",
+    "so3_log",
+    "perturb_poses",
+    "umeyama",
+    "align_poses",
+    "rotation_error_deg",
+    "pose_errors",
 ]
