@@ -4,12 +4,14 @@
 * :mod:`.rays`: rays through pixels, ray / box intersection.
 * :mod:`.samplers`: stratified and importance intervals along rays (padded ``(R, S)`` layout).
 * :mod:`.compositing`: emission-absorption compositing.
+* :mod:`.occupancy`: Instant-NGP occupancy grid for empty-space skipping.
 * :mod:`.poses`: se(3) exponential map, pose corrections, noise, Sim(3) alignment, errors.
 """
 
-from . import cameras, compositing, poses, rays, samplers
+from . import cameras, compositing, occupancy, poses, rays, samplers
 from .cameras import Cameras, check_poses, look_at, ring_poses, sphere_poses
 from .compositing import Composite, composite, render_weights, transmittance
+from .occupancy import OccupancyGrid
 from .poses import (
     PoseCorrection,
     Sim3,
@@ -47,6 +49,8 @@ __all__ = [
     "composite",
     "render_weights",
     "transmittance",
+    "occupancy",
+    "OccupancyGrid",
     "poses",
     "PoseCorrection",
     "Sim3",
