@@ -188,3 +188,15 @@ def test_opaque_and_empty_rays_are_stable():
 def test_composite_rejects_bad_shapes():
     with pytest.raises(ValueError, match="colors"):
         comp.composite(torch.ones(2, 3), torch.ones(2, 3), torch.zeros(2, 3), torch.ones(2, 3))
+
+
+def test_merge_intervals_keeps_both_sets_of_edges():
+    g = _gen(7)
+    t_near, t_far = torch.zeros(3, dtype=DT), torch.full((3,), 2.0, dtype=DT)
+    a = samplers.stratified_intervals(t_near, t_far, 5, generator=g)
+    b = samplers.stratified_intervals(t_near, t_far, 7, generator=g)
+    s, e = samplers.merge_intervals(*a, *b)
+    assert s.shape == (3, 11)
+    _assert_tiles(s, e, t_near, t_far)
+    for edges in (a[1][:, :-1], b[1][:, :-1]):  # every interior edge of either tiling is kept
+        assert torch.isin(edges, e).all()

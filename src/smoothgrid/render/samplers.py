@@ -13,7 +13,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["unit_edges", "stratified_intervals", "importance_intervals", "midpoints", "pack"]
+__all__ = [
+    "unit_edges",
+    "stratified_intervals",
+    "importance_intervals",
+    "merge_intervals",
+    "midpoints",
+    "pack",
+]
 
 
 def unit_edges(
@@ -116,6 +123,22 @@ def importance_intervals(
     t = torch.cummax(t, 1).values
     t = torch.cat([t_starts.detach()[:, :1], t[:, 1:-1], t_ends.detach()[:, -1:]], 1)
     return t[:, :-1], t[:, 1:]
+
+
+def merge_intervals(
+    t_starts: Tensor, t_ends: Tensor, other_starts: Tensor, other_ends: Tensor
+) -> tuple[Tensor, Tensor]:
+    """The common refinement of two tilings of the same segments: ``(R, S)`` and ``(R, n)``
+    intervals -> ``(R, S + n - 1)`` intervals whose edges are both sets of edges, sorted (the
+    shared end points once; an interior edge in both gives a zero-length interval).
+
+    NeRF's hierarchical sampling renders the union of its coarse and importance samples: every
+    coarse interval stays resolved, so a region the coarse weights missed (a tail of the density
+    beyond the bins that caught it) is never covered by one long importance interval.
+    """
+    edges = torch.cat([t_starts, t_ends[:, -1:], other_starts[:, 1:]], 1)
+    edges = torch.sort(edges, 1).values
+    return edges[:, :-1], edges[:, 1:]
 
 
 def midpoints(t_starts: Tensor, t_ends: Tensor) -> Tensor:
