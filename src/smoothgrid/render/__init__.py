@@ -6,9 +6,10 @@
 * :mod:`.compositing`: emission-absorption compositing.
 * :mod:`.occupancy`: Instant-NGP occupancy grid for empty-space skipping.
 * :mod:`.poses`: se(3) exponential map, pose corrections, noise, Sim(3) alignment, errors.
+* :mod:`.renderer`: :func:`render_rays` / :func:`render_views` for a density / colour callable.
 """
 
-from . import cameras, compositing, occupancy, poses, rays, samplers
+from . import cameras, compositing, occupancy, poses, rays, renderer, samplers
 from .cameras import Cameras, check_poses, look_at, ring_poses, sphere_poses
 from .compositing import Composite, composite, render_weights, transmittance
 from .occupancy import OccupancyGrid
@@ -26,6 +27,7 @@ from .poses import (
     umeyama,
 )
 from .rays import generate_rays, image_rays, random_pixels, ray_box
+from .renderer import RenderOutput, render_rays, render_views
 from .samplers import importance_intervals, pack, stratified_intervals
 
 __all__ = [
@@ -63,4 +65,8 @@ __all__ = [
     "align_poses",
     "rotation_error_deg",
     "pose_errors",
+    "renderer",
+    "RenderOutput",
+    "render_rays",
+    "render_views",
 ]
