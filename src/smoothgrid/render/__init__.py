@@ -6,10 +6,12 @@
 * :mod:`.compositing`: emission-absorption compositing.
 * :mod:`.occupancy`: Instant-NGP occupancy grid for empty-space skipping.
 * :mod:`.poses`: se(3) exponential map, pose corrections, noise, Sim(3) alignment, errors.
+* :mod:`.blender`: the Blender / NeRF-synthetic folder format (read and write).
 * :mod:`.renderer`: :func:`render_rays` / :func:`render_views` for a density / colour callable.
 """
 
-from . import cameras, compositing, occupancy, poses, rays, renderer, samplers
+from . import blender, cameras, compositing, occupancy, poses, rays, renderer, samplers
+from .blender import BlenderSplit, read_blender, write_blender
 from .cameras import Cameras, check_poses, look_at, ring_poses, sphere_poses
 from .compositing import Composite, composite, render_weights, transmittance
 from .occupancy import OccupancyGrid
@@ -65,6 +67,10 @@ __all__ = [
     "align_poses",
     "rotation_error_deg",
     "pose_errors",
+    "blender",
+    "BlenderSplit",
+    "read_blender",
+    "write_blender",
     "renderer",
     "RenderOutput",
     "render_rays",
