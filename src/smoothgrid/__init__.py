@@ -5,7 +5,7 @@
 >>> field = sg.Field(enc, hidden=(64, 64), out=1)
 """
 
-from . import apps, baselines, bench, encodings, geometry, jet, kernels, problems, train
+from . import apps, baselines, bench, encodings, geometry, jet, kernels, problems, render, train
 from .field import DERIVATIVES, Field, HardConstraint
 from .jet import Jet
 from .nn import MLP, PirateNet
@@ -21,6 +21,7 @@ __all__ = [
     "geometry",
     "jet",
     "problems",
+    "render",
     "train",
     "solve",
     "Result",
