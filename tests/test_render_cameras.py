@@ -143,3 +143,10 @@ def test_rays_are_differentiable_in_the_pose():
     o, d = rays.image_rays(cams, 0)
     (o.sum() + d.sum()).backward()
     assert c2w.grad is not None and c2w.grad[:3].abs().sum() > 0
+
+
+def test_non_finite_pose_is_reported():
+    c2w = torch.eye(4).repeat(2, 1, 1)
+    c2w[1, 0, 3] = float("nan")
+    with pytest.raises(ValueError, match="camera 1: pose has non-finite entries"):
+        cam.check_poses(c2w)

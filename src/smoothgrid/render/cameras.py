@@ -59,28 +59,28 @@ def check_poses(c2w: Tensor, names: Sequence[str] | None = None, tol: float = RI
     if c2w.ndim != 3 or c2w.shape[1:] != (4, 4):
         raise ValueError(f"camera-to-world poses must be (N, 4, 4), got {tuple(c2w.shape)}")
     m = c2w.detach().to(torch.float64)
+    finite = torch.isfinite(m).flatten(1).all(1)
+    m = torch.where(finite[:, None, None], m, torch.zeros_like(m))
     rot = m[:, :3, :3]
     eye = torch.eye(3, dtype=torch.float64, device=m.device)
-    ortho = (rot.transpose(1, 2) @ rot - eye).abs().amax((1, 2))
+    ortho = (rot.transpose(1, 2) @ rot - eye).abs().amax((1, 2)) if len(m) else m.new_zeros(0)
     det = torch.linalg.det(rot) if len(m) else m.new_zeros(0)
-    last = m.new_tensor([0.0, 0.0, 0.0, 1.0])
-    bottom = (m[:, 3] - last).abs().amax(1)
-    finite = torch.isfinite(m).flatten(1).all(1)
-    for i in range(len(m)):
-        name = names[i] if names is not None else f"camera {i}"
-        if not finite[i]:
-            raise ValueError(f"{name}: pose has non-finite entries")
-        if bottom[i] > tol:
-            raise ValueError(
-                f"{name}: last row of the pose is {m[i, 3].tolist()}, not [0, 0, 0, 1]"
-            )
-        if ortho[i] > tol:
-            raise ValueError(
-                f"{name}: rotation is not orthonormal (max |R^T R - I| = {ortho[i]:.3g} > {tol:g});"
-                " the pose must be rigid (no scale or shear)"
-            )
-        if abs(det[i] - 1.0) > tol:
-            raise ValueError(f"{name}: rotation has det {det[i]:.4g}, expected +1 (a reflection?)")
+    bottom = (m[:, 3] - m.new_tensor([0.0, 0.0, 0.0, 1.0])).abs().amax(1)
+    bad = ~finite | (bottom > tol) | (ortho > tol) | ((det - 1).abs() > tol)
+    if not bad.any():
+        return
+    i = int(torch.nonzero(bad)[0])
+    name = names[i] if names is not None else f"camera {i}"
+    if not finite[i]:
+        raise ValueError(f"{name}: pose has non-finite entries")
+    if bottom[i] > tol:
+        raise ValueError(f"{name}: last row of the pose is {m[i, 3].tolist()}, not [0, 0, 0, 1]")
+    if ortho[i] > tol:
+        raise ValueError(
+            f"{name}: rotation is not orthonormal (max |R^T R - I| = {ortho[i]:.3g} > {tol:g});"
+            " the pose must be rigid (no scale or shear)"
+        )
+    raise ValueError(f"{name}: rotation has det {det[i]:.4g}, expected +1 (a reflection?)")
 
 
 @dataclass
