@@ -8,7 +8,7 @@
 import importlib
 from typing import Any
 
-from . import baselines, encodings, geometry, jet, kernels, problems, train
+from . import baselines, encodings, geometry, jet, kernels, problems, render, train
 from .field import DERIVATIVES, Field, HardConstraint
 from .jet import Jet
 from .nn import MLP, PirateNet
@@ -24,6 +24,7 @@ __all__ = [
     "geometry",
     "jet",
     "problems",
+    "render",
     "train",
     "solve",
     "Result",
