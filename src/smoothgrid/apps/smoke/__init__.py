@@ -1,0 +1,25 @@
+"""Sparse-view smoke reconstruction (issue 14): the simulated ground truth and the physics.
+
+* :mod:`.simulate`: a stable-fluids simulator (2D / 3D, seeded) whose frames are the truth;
+* :mod:`.frames`: the frames as a :class:`Simulation` (``.npz``, sampling at any ``(x, t)``) and
+  their own transport residual, the floor of any reconstruction;
+* :mod:`.physics` and :mod:`.weak`: the transport residual routes on a space-time field
+  (``jets``, ``weak``, ``fd``, ``semi_lagrangian``, and the ``double_backward`` baseline);
+* :mod:`.analytic`: exactly transported fields to check the routes against.
+"""
+
+from .frames import Simulation, TransportFloor, central_divergence, transport_floor
+from .simulate import PRESETS, SmokeConfig, SmokeState, initial_state, simulate, step
+
+__all__ = [
+    "Simulation",
+    "TransportFloor",
+    "transport_floor",
+    "central_divergence",
+    "SmokeConfig",
+    "SmokeState",
+    "PRESETS",
+    "simulate",
+    "initial_state",
+    "step",
+]
