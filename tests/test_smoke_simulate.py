@@ -25,7 +25,7 @@ from smoothgrid.apps.smoke.projection import (
     project,
     solve_neumann_poisson,
 )
-from smoothgrid.apps.smoke.simulate import _origin, source_mask
+from smoothgrid.apps.smoke.simulate import _origin, draw_forcing, source_mask
 
 SMALL = dict(resolution=16, frames=5, warmup=2, frame_dt=0.05)
 
@@ -143,9 +143,7 @@ def test_simulate_shapes_times_and_determinism(d):
 def test_every_step_is_projected():
     config = SmokeConfig(dim=2, resolution=16, dtype="float64")
     state = initial_state(config)
-    from smoothgrid.apps.smoke.simulate import _forcing
-
-    forcing = _forcing(config, torch.Generator().manual_seed(0))
+    forcing = draw_forcing(config, torch.Generator().manual_seed(0))
     for _ in range(3):
         state = step(state, config, forcing)
         scale = max(u.abs().max() for u in state.faces)

@@ -53,6 +53,8 @@ __all__ = [
     "simulate",
     "initial_state",
     "step",
+    "Forcing",
+    "draw_forcing",
     "source_mask",
     "face_velocity_at",
     "centred_velocity",
@@ -140,6 +142,7 @@ class SmokeConfig:
 
     @property
     def torch_dtype(self) -> torch.dtype:
+        """``dtype`` as a torch dtype."""
         return getattr(torch, self.dtype)
 
 
@@ -244,15 +247,22 @@ def _smooth_noise(config: SmokeConfig, shape: tuple[int, ...], generator) -> Ten
 
 
 @dataclass
-class _Forcing:
-    """The source's density rate and inflow velocity for one frame."""
+class Forcing:
+    """The source's density rate and inflow velocity for one frame (see :func:`draw_forcing`).
 
-    density: Tensor  # (n,)*d density per second
-    velocity: list[Tensor]  # per face component: target velocity inside the source
-    weight: list[Tensor]  # per face component: the source bump on those faces
+    Attributes:
+        density: ``(n,)*d`` density added per second.
+        velocity: per face component, the velocity the source blends towards.
+        weight: per face component, the source bump on those faces (the blend's weight).
+    """
+
+    density: Tensor
+    velocity: list[Tensor]
+    weight: list[Tensor]
 
 
-def _forcing(config: SmokeConfig, generator: torch.Generator) -> _Forcing:
+def draw_forcing(config: SmokeConfig, generator: torch.Generator) -> Forcing:
+    """The source for one frame: the bump with fresh seeded noise and inflow jitter."""
     n, d, h = config.resolution, config.dim, config.spacing
     shape = (n,) * d
     xi = _smooth_noise(config, shape, generator)
@@ -265,10 +275,10 @@ def _forcing(config: SmokeConfig, generator: torch.Generator) -> _Forcing:
         target = config.inflow if i == config.up else config.noise * config.inflow * jitter[i]
         velocity.append(torch.full(fshape, target, dtype=config.torch_dtype))
         weight.append(source_mask(config, _origin(i, h, d), fshape))
-    return _Forcing(density, velocity, weight)
+    return Forcing(density, velocity, weight)
 
 
-def step(state: SmokeState, config: SmokeConfig, forcing: _Forcing | None = None) -> SmokeState:
+def step(state: SmokeState, config: SmokeConfig, forcing: Forcing | None = None) -> SmokeState:
     """One substep: advect, add the source (if ``forcing``) and buoyancy, project.
 
     Args:
@@ -310,7 +320,7 @@ def simulate(config: SmokeConfig) -> Simulation:
     state = initial_state(config)
     rhos, velocities, times = [], [], []
     for frame in range(config.warmup + config.frames):
-        forcing = _forcing(config, generator)
+        forcing = draw_forcing(config, generator)
         for _ in range(config.substeps):
             state = step(state, config, forcing)
         if frame >= config.warmup:
