@@ -58,7 +58,7 @@ from torch import Tensor
 
 from .options import DEFAULTS, Model, Residuals, TransportOptions, check_points, split_outputs
 
-__all__ = ["weak", "profile", "quadrature", "GAUSSIAN_SIGMA"]
+__all__ = ["weak", "profile", "profile_integral", "quadrature", "GAUSSIAN_SIGMA"]
 
 GAUSSIAN_SIGMA = 0.25
 """Standard deviation of the ``"gaussian"`` profile on ``[-1, 1]`` (truncated at 4 of them)."""
