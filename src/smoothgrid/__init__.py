@@ -9,7 +9,16 @@ from . import apps, baselines, bench, encodings, geometry, jet, kernels, problem
 from .field import DERIVATIVES, Field, HardConstraint
 from .jet import Jet
 from .nn import MLP, PirateNet
-from .problems import BoundaryLaplacian, Data, Dirichlet, Initial, Neumann, Periodic, Problem
+from .problems import (
+    BoundaryLaplacian,
+    Data,
+    Dirichlet,
+    Initial,
+    Neumann,
+    Periodic,
+    Problem,
+    Robin,
+)
 from .train import DivergedError, Result, solve
 
 __all__ = [
@@ -34,6 +43,7 @@ __all__ = [
     "Problem",
     "Dirichlet",
     "Neumann",
+    "Robin",
     "Periodic",
     "Initial",
     "Data",

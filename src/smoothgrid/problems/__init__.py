@@ -17,7 +17,17 @@ from collections.abc import Callable
 from typing import Any
 
 from .base import Problem, ReferenceProblem, suggested_defaults
-from .conditions import BoundaryLaplacian, Condition, Data, Dirichlet, Initial, Neumann, Periodic
+from .conditions import (
+    BoundaryCondition,
+    BoundaryLaplacian,
+    Condition,
+    Data,
+    Dirichlet,
+    Initial,
+    Neumann,
+    Periodic,
+    Robin,
+)
 from .convection import convection
 from .flow_mixing import flow_mixing
 from .heat import heat, nonlinear_heat
@@ -39,8 +49,10 @@ __all__ = [
     "suggested_field",
     "suggested_settings",
     "Condition",
+    "BoundaryCondition",
     "Dirichlet",
     "Neumann",
+    "Robin",
     "Periodic",
     "Initial",
     "Data",
