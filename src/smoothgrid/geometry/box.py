@@ -192,20 +192,56 @@ class Box:
         lo, hi = self.lo.to(x), self.hi.to(x)
         return ((x >= lo - tol) & (x <= hi + tol)).all(-1)
 
-    def boundary_factor(self, axes: Sequence[int] | None = None) -> Callable[[Jet], Jet]:
-        """``B(X) = prod_i (x_i - lo_i)(hi_i - x_i) / (ext_i / 2)^2`` over ``axes`` (all by
-        default): a jet function (``C = d`` coordinates -> ``C = 1``) that vanishes on those
-        faces and is 1 at the centre; works at any jet order."""
-        axes = tuple(range(self.dim)) if axes is None else tuple(int(a) for a in axes)
-        if not axes or any(not 0 <= a < self.dim for a in axes):
-            raise ValueError(f"axes must be a non-empty subset of 0..{self.dim - 1}, got {axes}")
+    def boundary_factor(
+        self, axes: Sequence[int] | None = None, on: Part | None = None
+    ) -> Callable[[Jet], Jet]:
+        """A jet function ``B(X)`` (``C = d`` coordinates -> ``C = 1``) that vanishes on the
+        chosen faces only; works at any jet order.
+
+        ``B`` is the product, over the axes with a chosen face, of ``(x_i - lo_i) / (ext_i/2)``
+        (face ``lo_i`` chosen), ``(hi_i - x_i) / (ext_i/2)`` (face ``hi_i``) or
+        ``(x_i - lo_i)(hi_i - x_i) / (ext_i/2)^2`` (both), ``ext = hi - lo``: ``B > 0`` inside
+        and on the other faces (away from the chosen ones), and ``B = 1`` at the centre. The
+        scale matters to training: with ``u = g + B N`` the network's ``N`` must reach
+        ``(u - g) / B``.
+
+        Args:
+            axes: both faces of these axes.
+            on: these faces (names or indices, see :meth:`select_boundary`).
+            Neither: every face.
+
+        Example:
+            >>> B = Box([0, 0], [2, 1]).boundary_factor(on=("left", "right", "bottom"))
+            >>> B(Jet.coordinates(torch.tensor([[1.0, 0.5], [0.0, 0.5]]), order=0)).value
+            tensor([[1.],
+                    [0.]])
+        """
+        if axes is not None and on is not None:
+            raise ValueError("give the factor's faces by axes= or by on=, not both")
+        if on is not None:
+            faces = self.select_boundary(on)
+        else:
+            axes = tuple(range(self.dim)) if axes is None else tuple(int(a) for a in axes)
+            if not axes or any(not 0 <= a < self.dim for a in axes):
+                raise ValueError(
+                    f"axes must be a non-empty subset of 0..{self.dim - 1}, got {axes}"
+                )
+            faces = tuple(2 * a + s for a in sorted(set(axes)) for s in (0, 1))
         lo, hi, ext = self.lo.tolist(), self.hi.tolist(), self.extent.tolist()
+        sides = {i: tuple(s for s in (0, 1) if 2 * i + s in faces) for i in range(self.dim)}
 
         def factor(X: Jet) -> Jet:
             out = None
-            for i in axes:
+            for i, chosen in sides.items():
+                if not chosen:
+                    continue
                 xi = X[..., i]
-                term = (xi - lo[i]) * (hi[i] - xi) * (4.0 / ext[i] ** 2)
+                if chosen == (0, 1):
+                    term = (xi - lo[i]) * (hi[i] - xi) * (4.0 / ext[i] ** 2)
+                elif chosen == (0,):
+                    term = (xi - lo[i]) * (2.0 / ext[i])
+                else:
+                    term = (hi[i] - xi) * (2.0 / ext[i])
                 out = term if out is None else out * term
             return out
 

@@ -127,9 +127,16 @@ class SpaceTime:
 
         return factor
 
-    def boundary_factor(self, axes: Sequence[int] | None = None) -> Callable[[Jet], Jet]:
-        """A jet function vanishing on the spatial faces of ``axes`` (all spatial axes by
-        default); see :meth:`Box.boundary_factor`. It does not depend on time."""
+    def boundary_factor(
+        self, axes: Sequence[int] | None = None, on: Part | None = None
+    ) -> Callable[[Jet], Jet]:
+        """A jet function vanishing on the spatial faces of ``axes``, or on the spatial faces
+        ``on`` (all spatial faces by default); see :meth:`Box.boundary_factor`. It does not
+        depend on time."""
+        if on is not None:
+            if axes is not None:
+                raise ValueError("give the factor's faces by axes= or by on=, not both")
+            return self._full.boundary_factor(on=self.select_boundary(on))
         axes = tuple(range(self.box.dim)) if axes is None else tuple(int(a) for a in axes)
         if any(not 0 <= a < self.box.dim for a in axes):
             raise ValueError(f"axes must be spatial axes in 0..{self.box.dim - 1}, got {axes}")

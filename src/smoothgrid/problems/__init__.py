@@ -28,6 +28,7 @@ from .conditions import (
     Periodic,
     Robin,
 )
+from .constraints import hard_dirichlet
 from .convection import convection
 from .flow_mixing import flow_mixing
 from .heat import heat, nonlinear_heat
@@ -57,6 +58,7 @@ __all__ = [
     "Initial",
     "Data",
     "BoundaryLaplacian",
+    "hard_dirichlet",
 ]
 
 _REGISTRY: dict[str, tuple[Callable[..., Problem], str]] = {
