@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import pytest
 import torch
 from torch import Tensor
@@ -148,3 +151,21 @@ def test_domain_of_ones_own_takes_predicates_not_names():
     assert (x[:, 1] > 0).all() and torch.equal(x, normals)
     with pytest.raises(TypeError, match="no named boundary parts"):
         sample_boundary(_Disc(), 5, "top", gen())
+
+
+def test_readme_boundary_conditions_snippet_holds_for_its_exact_solution():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Boundary conditions", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(code, scope)
+    problem = scope["problem"]
+
+    def u(points):  # the snippet's exact solution as a jet
+        X = sg.Jet.coordinates(points, order=2)
+        return sg.jet.sin(math.pi * X[..., 0]) * sg.jet.sin(math.pi * X[..., 1])
+
+    for k, condition in enumerate(problem.conditions):
+        batch = condition.sample(problem.domain, 200, gen(k), dtype=F64)
+        assert condition.residual(batch, u).abs().max() < 1e-12, condition
+    assert problem.conditions[3].sample(problem.domain, 50, gen())["x"][:, 1].eq(0).all()
