@@ -16,6 +16,8 @@ from smoothgrid.problems import (
     Initial,
     Neumann,
     Periodic,
+    Problem,
+    Robin,
 )
 
 F64 = torch.float64
@@ -127,3 +129,75 @@ def test_value_shape_errors():
     cond = Dirichlet(lambda x: torch.zeros(3, 1))
     with pytest.raises(ValueError, match=r"\(n,\) or \(n, k\)"):
         cond.sample(BOX, 5, gen())
+
+
+def test_condition_on_one_face_leaves_the_others_free():
+    def u(X: Jet) -> Jet:  # zero on the bottom face y = -1 only
+        return (X[..., 1] + 1.0) * (X[..., 0] + 1.0)
+
+    bottom = Dirichlet(0.0, on="bottom")
+    batch = bottom.sample(BOX, 300, gen(8), dtype=F64)
+    assert (batch["x"][:, 1] == -1.0).all()
+    assert bottom.residual(batch, field(u)).abs().max() == 0
+    everywhere = Dirichlet(0.0)
+    assert (
+        everywhere.residual(everywhere.sample(BOX, 300, gen(8), dtype=F64), field(u)).abs().max()
+        > 1
+    )
+    by_predicate = Dirichlet(0.0, on=lambda x: x[:, 1] < -1 + 1e-9)  # DeepXDE style
+    batch = by_predicate.sample(BOX, 300, gen(9), dtype=F64)
+    assert batch["x"].shape == (300, 2) and (batch["x"][:, 1] == -1.0).all()
+
+
+FACE_NORMALS = {"left": (-1, 0), "right": (1, 0), "bottom": (0, -1), "top": (0, 1)}
+
+
+@pytest.mark.parametrize("face", list(FACE_NORMALS))
+def test_neumann_and_robin_normals_per_face(face):
+    slope = (2.0, -5.0)  # u = 2 x - 5 y + 1
+    normal = FACE_NORMALS[face]
+    flux = slope[0] * normal[0] + slope[1] * normal[1]
+
+    def u(X: Jet) -> Jet:
+        return 2.0 * X[..., 0] - 5.0 * X[..., 1] + 1.0
+
+    neumann = Neumann(flux, on=face)
+    batch = neumann.sample(BOX, 50, gen(10), dtype=F64)
+    assert torch.equal(batch["normal"], torch.tensor(normal, dtype=F64).expand(50, 2))
+    assert neumann.residual(batch, field(u)).abs().max() < 1e-13
+    assert neumann.residual(batch, field(lambda X: -u(X))).abs().max() > 1.9
+
+    def g(x):  # a u + b du/dn with a = 1 + x, b = 0.5
+        return (1 + x[:, 0]) * (2 * x[:, 0] - 5 * x[:, 1] + 1) + 0.5 * flux
+
+    robin = Robin(lambda x: 1 + x[:, 0], 0.5, g, on=face)
+    batch = robin.sample(BOX, 50, gen(11), dtype=F64)
+    assert set(batch) == {"x", "normal", "a", "b", "value"}
+    assert robin.residual(batch, field(u)).abs().max() < 1e-13
+    assert robin.residual(batch, field(lambda X: u(X) + 0.1)).abs().min() > 0.04
+    assert robin.order == 1 and robin.name == "robin"
+
+
+def test_neumann_normals_on_3d_faces():
+    box = Box([0.0, 0.0, 0.0], [1.0, 2.0, 3.0])
+    for face, expected in {"back": (0, 0, -1.0), "front": (0, 0, 1.0), "x1+": (0, 1.0, 0)}.items():
+        batch = Neumann(0.0, on=face).sample(box, 20, gen(12), dtype=F64)
+        assert torch.equal(batch["normal"], torch.tensor(expected, dtype=F64).expand(20, 3))
+
+
+def test_boundary_condition_errors():
+    with pytest.raises(TypeError, match="on=, not part="):
+        Dirichlet(0.0, part="surface")
+    with pytest.raises(TypeError, match="on= takes"):
+        Neumann(0.0, on=1.5)
+    with pytest.raises(TypeError, match="on= takes"):
+        Neumann(0.0, on=[])
+    with pytest.raises(ValueError, match="a != 0 or b != 0"):
+        Robin(0.0, 0.0)
+    with pytest.raises(ValueError, match="Did you mean 'top'"):  # when the problem is built
+        Problem(domain=BOX, residual=lambda x, u: u.lap, conditions=[Neumann(0.0, on="tpo")])
+    with pytest.raises(ValueError, match="unknown boundary part 'front' of a 2-D box"):
+        Problem(domain=BOX, residual=lambda x, u: u.lap, conditions=[Dirichlet(on="front")])
+    with pytest.raises(ValueError, match="accepted none"):
+        Dirichlet(0.0, on=lambda x: x[:, 0] > 2).sample(BOX, 5, gen())
+    assert "on='top'" in repr(Robin(1.0, 1.0, on="top"))

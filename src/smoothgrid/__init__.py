@@ -12,7 +12,16 @@ from . import baselines, encodings, geometry, jet, kernels, problems, render, tr
 from .field import DERIVATIVES, Field, HardConstraint
 from .jet import Jet
 from .nn import MLP, PirateNet
-from .problems import BoundaryLaplacian, Data, Dirichlet, Initial, Neumann, Periodic, Problem
+from .problems import (
+    BoundaryLaplacian,
+    Data,
+    Dirichlet,
+    Initial,
+    Neumann,
+    Periodic,
+    Problem,
+    Robin,
+)
 from .train import DivergedError, Result, solve
 
 __all__ = [
@@ -38,6 +47,7 @@ __all__ = [
     "Problem",
     "Dirichlet",
     "Neumann",
+    "Robin",
     "Periodic",
     "Initial",
     "Data",

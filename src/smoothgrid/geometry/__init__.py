@@ -1,11 +1,13 @@
 """Domains and shapes: boxes, space-time cylinders, closed solids (procedural shapes and
-watertight meshes) and the box outside a solid; samplers, test grids and constraint factors.
+watertight meshes) and the box outside a solid; samplers (by boundary part or predicate, see
+:mod:`.boundary`), test grids and constraint factors.
 
 Mesh files and signed distance to meshes need the ``mesh`` extra (trimesh, libigl), imported
 only when used; see :mod:`.mesh`.
 """
 
-from . import mesh
+from . import boundary, mesh
+from .boundary import face_names, sample_boundary
 from .box import Box
 from .exterior import BOUNDARY_PARTS, ExteriorDomain
 from .shapes import (
@@ -29,6 +31,9 @@ __all__ = [
     "SpaceTime",
     "ExteriorDomain",
     "BOUNDARY_PARTS",
+    "boundary",
+    "face_names",
+    "sample_boundary",
     "Solid",
     "load_solid",
     "project_to_surface",

@@ -1,5 +1,8 @@
 """Axis-aligned boxes: samplers, regular test grids and hard-constraint boundary factors.
 
+Faces are numbered ``2 i`` (``x_i = lo_i``) and ``2 i + 1`` (``x_i = hi_i``) and named
+``left right bottom top back front`` (up to 3D) or ``x0- x0+ x1- ...`` (see :mod:`.boundary`).
+
 Points are ``(n, d)`` tensors in domain coordinates. Samplers draw in float64 on the generator's
 device (or ``device`` without a generator) and then cast, so one seed gives the same points
 (up to rounding) in every dtype.
@@ -13,6 +16,7 @@ import torch
 from torch import Tensor
 
 from ..jet import Jet
+from .boundary import Part, face_aliases, face_names, select_parts
 
 __all__ = ["Box", "uniform_unit", "stratified_unit"]
 
@@ -122,27 +126,55 @@ class Box:
         areas = torch.stack([ext[torch.arange(self.dim) != i].prod() for i in range(self.dim)])
         return areas.repeat_interleave(2)
 
+    @property
+    def boundary_names(self) -> tuple[str, ...]:
+        """The faces' names in index order, e.g. ``("left", "right", "bottom", "top")`` in 2D."""
+        return face_names(self.dim)
+
+    def select_boundary(self, on: Part) -> tuple[int, ...]:
+        """Sorted face indices chosen by ``on``: a face name (``"top"`` or ``"x1+"``), an index
+        in ``0 .. 2d-1``, or a sequence of them; an unknown name raises ``ValueError`` with the
+        nearest known one."""
+        return select_parts(on, face_aliases(self.dim), 2 * self.dim, f"a {self.dim}-D box")
+
     def sample_boundary(
         self,
         n: int,
         generator: torch.Generator | None = None,
         dtype: torch.dtype = torch.float32,
         device: str | torch.device = "cpu",
+        part: Part | None = None,
     ) -> tuple[Tensor, Tensor]:
-        """``n`` random points on the faces (chosen in proportion to their area).
+        """``n`` random points on the faces, each face chosen in proportion to its area.
+
+        Args:
+            n: number of points.
+            generator, dtype, device: the random stream and the points' type and place.
+            part: only these faces (see :meth:`select_boundary`); ``None``: all of them.
 
         Returns:
-            ``points (n, d)`` and the outward unit ``normals (n, d)``.
+            ``points (n, d)``, whose face coordinate is exactly ``lo_i`` or ``hi_i``, and the
+            exact outward unit ``normals (n, d)``.
         """
         u = uniform_unit(n, self.dim, generator, device)
         areas = self.face_areas().to(u.device)
+        if part is not None:
+            keep = torch.zeros_like(areas, dtype=torch.bool)
+            keep[list(self.select_boundary(part))] = True
+            areas = torch.where(keep, areas, 0.0)
+        if n == 0:
+            return u.to(dtype=dtype, device=device), u.to(dtype=dtype, device=device)
         face = torch.multinomial(areas, n, replacement=True, generator=generator)
         axis, side = face // 2, (face % 2).to(torch.float64)
         rows = torch.arange(n, device=u.device)
-        u[rows, axis] = side
+        x = self.lo.to(u.device) + self.extent.to(u.device) * u
+        # set the face coordinate itself: lo + (hi - lo) need not round to hi
+        x[rows, axis] = torch.where(
+            side > 0, self.hi.to(u.device)[axis], self.lo.to(u.device)[axis]
+        )
         normals = torch.zeros_like(u)
         normals[rows, axis] = 2.0 * side - 1.0
-        return self._scale(u, dtype, device), normals.to(dtype=dtype, device=device)
+        return x.to(dtype=dtype, device=device), normals.to(dtype=dtype, device=device)
 
     def grid(self, n: int | Sequence[int]) -> Tensor:
         """``(N, d)`` float64 regular grid with ``n`` (or ``n[i]``) points per axis, faces
@@ -160,20 +192,56 @@ class Box:
         lo, hi = self.lo.to(x), self.hi.to(x)
         return ((x >= lo - tol) & (x <= hi + tol)).all(-1)
 
-    def boundary_factor(self, axes: Sequence[int] | None = None) -> Callable[[Jet], Jet]:
-        """``B(X) = prod_i (x_i - lo_i)(hi_i - x_i) / (ext_i / 2)^2`` over ``axes`` (all by
-        default): a jet function (``C = d`` coordinates -> ``C = 1``) that vanishes on those
-        faces and is 1 at the centre; works at any jet order."""
-        axes = tuple(range(self.dim)) if axes is None else tuple(int(a) for a in axes)
-        if not axes or any(not 0 <= a < self.dim for a in axes):
-            raise ValueError(f"axes must be a non-empty subset of 0..{self.dim - 1}, got {axes}")
+    def boundary_factor(
+        self, axes: Sequence[int] | None = None, on: Part | None = None
+    ) -> Callable[[Jet], Jet]:
+        """A jet function ``B(X)`` (``C = d`` coordinates -> ``C = 1``) that vanishes on the
+        chosen faces only; works at any jet order.
+
+        ``B`` is the product, over the axes with a chosen face, of ``(x_i - lo_i) / (ext_i/2)``
+        (face ``lo_i`` chosen), ``(hi_i - x_i) / (ext_i/2)`` (face ``hi_i``) or
+        ``(x_i - lo_i)(hi_i - x_i) / (ext_i/2)^2`` (both), ``ext = hi - lo``: ``B > 0`` inside
+        and on the other faces (away from the chosen ones), and ``B = 1`` at the centre. The
+        scale matters to training: with ``u = g + B N`` the network's ``N`` must reach
+        ``(u - g) / B``.
+
+        Args:
+            axes: both faces of these axes.
+            on: these faces (names or indices, see :meth:`select_boundary`).
+            Neither: every face.
+
+        Example:
+            >>> B = Box([0, 0], [2, 1]).boundary_factor(on=("left", "right", "bottom"))
+            >>> B(Jet.coordinates(torch.tensor([[1.0, 0.5], [0.0, 0.5]]), order=0)).value
+            tensor([[1.],
+                    [0.]])
+        """
+        if axes is not None and on is not None:
+            raise ValueError("give the factor's faces by axes= or by on=, not both")
+        if on is not None:
+            faces = self.select_boundary(on)
+        else:
+            axes = tuple(range(self.dim)) if axes is None else tuple(int(a) for a in axes)
+            if not axes or any(not 0 <= a < self.dim for a in axes):
+                raise ValueError(
+                    f"axes must be a non-empty subset of 0..{self.dim - 1}, got {axes}"
+                )
+            faces = tuple(2 * a + s for a in sorted(set(axes)) for s in (0, 1))
         lo, hi, ext = self.lo.tolist(), self.hi.tolist(), self.extent.tolist()
+        sides = {i: tuple(s for s in (0, 1) if 2 * i + s in faces) for i in range(self.dim)}
 
         def factor(X: Jet) -> Jet:
             out = None
-            for i in axes:
+            for i, chosen in sides.items():
+                if not chosen:
+                    continue
                 xi = X[..., i]
-                term = (xi - lo[i]) * (hi[i] - xi) * (4.0 / ext[i] ** 2)
+                if chosen == (0, 1):
+                    term = (xi - lo[i]) * (hi[i] - xi) * (4.0 / ext[i] ** 2)
+                elif chosen == (0,):
+                    term = (xi - lo[i]) * (2.0 / ext[i])
+                else:
+                    term = (hi[i] - xi) * (2.0 / ext[i])
                 out = term if out is None else out * term
             return out
 

@@ -1,8 +1,10 @@
 """The part of a box outside a closed solid: the domain of a problem around an obstacle.
 
-Its boundary has two parts, ``"box"`` (the faces) and ``"surface"`` (the solid's), which a
-condition picks by name (``Dirichlet(value, part="surface")``). Points are ``(n, 3)`` in domain
-coordinates; samplers follow :class:`~.box.Box` (float64 on the generator's device, then cast).
+Its boundary has seven parts: the box's six faces (``"left" ... "front"``, indices ``0 .. 5``,
+named as :class:`~.box.Box` names them) and the solid's ``"surface"`` (index 6); ``"box"`` stands
+for all six faces. A condition picks parts by name (``Dirichlet(value, on="surface")``). Points
+are ``(n, 3)`` in domain coordinates; samplers follow :class:`~.box.Box` (float64 on the
+generator's device, then cast).
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from .boundary import Part, face_aliases, select_parts
 from .box import Box
 from .solid import Solid
 
 __all__ = ["ExteriorDomain", "BOUNDARY_PARTS"]
 
 BOUNDARY_PARTS = ("box", "surface")
-"""Names of the boundary parts of an :class:`ExteriorDomain`."""
+"""The two groups of boundary parts of an :class:`ExteriorDomain`: its box's faces and the
+solid's surface (each face is also a part of its own, see :attr:`ExteriorDomain.boundary_names`)."""
+_SURFACE = 6
 
 
 class ExteriorDomain:
@@ -79,47 +84,59 @@ class ExteriorDomain:
             draw = max(64, 2 * (n - have))
         return torch.cat(kept)[:n].to(dtype)
 
+    @property
+    def boundary_names(self) -> tuple[str, ...]:
+        """The parts in index order: the six faces (as :attr:`Box.boundary_names`), then
+        ``"surface"``."""
+        return (*self.box.boundary_names, "surface")
+
+    def select_boundary(self, on: Part) -> tuple[int, ...]:
+        """Sorted part indices chosen by ``on``: a face name or index (``0 .. 5``),
+        ``"surface"`` (6), ``"box"`` (all faces), or a sequence of them."""
+        names = {**face_aliases(3), "box": tuple(range(6)), "surface": (_SURFACE,)}
+        return select_parts(on, names, 7, "an exterior domain")
+
     def sample_boundary(
         self,
         n: int,
         generator: torch.Generator | None = None,
         dtype: torch.dtype = torch.float32,
         device: str | torch.device = "cpu",
-        part: str | None = None,
+        part: Part | None = None,
     ) -> tuple[Tensor, Tensor]:
         """``n`` points on the boundary, uniform by area, with the domain's outward normals.
 
         Args:
             n: number of points.
             generator, dtype, device: as :meth:`Box.sample_boundary`.
-            part: ``"box"`` (the faces), ``"surface"`` (the solid's; the normals point into
-                the solid) or ``None`` (both, each point's part drawn by area).
+            part: parts by name or index (see :meth:`select_boundary`): ``"box"`` (the faces),
+                ``"surface"`` (the solid's; the normals point into the solid), single faces,
+                or ``None`` (all; each point's part drawn by area).
 
         Returns:
             ``points (n, 3)`` and unit ``normals (n, 3)``.
         """
-        if part not in (None, *BOUNDARY_PARTS):
-            raise ValueError(f"unknown boundary part {part!r}; known: {', '.join(BOUNDARY_PARTS)}")
-        if part is None:
-            areas = torch.tensor([float(self.box.face_areas().sum()), self.solid.area])
+        chosen = range(7) if part is None else self.select_boundary(part)
+        faces = [k for k in chosen if k != _SURFACE]
+        on_box = n
+        if faces and _SURFACE in chosen:
+            box_area = float(self.box.face_areas()[faces].sum())
+            areas = torch.tensor([box_area, self.solid.area])
             where = generator.device if generator is not None else device
             on_box = int(
                 torch.multinomial(areas.to(where), n, True, generator=generator).eq(0).sum()
             )
-            parts = [self._part("box", on_box, generator, device)]
-            parts.append(self._part("surface", n - on_box, generator, device))
-            x, normals = (torch.cat(t) for t in zip(*parts))
-        else:
-            x, normals = self._part(part, n, generator, device)
+        elif not faces:
+            on_box = 0
+        parts = []
+        if faces:
+            which = None if len(faces) == 6 else faces
+            parts.append(self.box.sample_boundary(on_box, generator, torch.float64, device, which))
+        if _SURFACE in chosen:
+            x, normals = self.solid.sample_surface(n - on_box, generator, torch.float64, device)
+            parts.append((x, -normals))
+        x, normals = (torch.cat(t) for t in zip(*parts))
         return x.to(dtype), normals.to(dtype)
-
-    def _part(
-        self, part: str, n: int, generator: torch.Generator | None, device: str | torch.device
-    ) -> tuple[Tensor, Tensor]:
-        if part == "box":
-            return self.box.sample_boundary(n, generator, torch.float64, device)
-        x, normals = self.solid.sample_surface(n, generator, torch.float64, device)
-        return x, -normals
 
     def grid(self, n: int | Sequence[int]) -> Tensor:
         """The box's regular grid (see :meth:`Box.grid`) without the nodes inside the solid:

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from ..jet import Jet
+from .boundary import Part
 from .box import Box, uniform_unit
 
 __all__ = ["SpaceTime"]
@@ -75,19 +76,35 @@ class SpaceTime:
         x = self.box.sample_interior(n, generator, dtype=dtype, device=device)
         return torch.cat([x, x.new_full((n, 1), self.t0)], 1)
 
+    @property
+    def boundary_names(self) -> tuple[str, ...]:
+        """The lateral faces' names in index order: those of the spatial box (see
+        :attr:`Box.boundary_names`), each face times ``[t0, t1]``."""
+        return self.box.boundary_names
+
+    def select_boundary(self, on: Part) -> tuple[int, ...]:
+        """Sorted lateral face indices chosen by ``on`` (see :meth:`Box.select_boundary`)."""
+        return self.box.select_boundary(on)
+
     def sample_boundary(
         self,
         n: int,
         generator: torch.Generator | None = None,
         dtype: torch.dtype = torch.float32,
         device: str | torch.device = "cpu",
+        part: Part | None = None,
     ) -> tuple[Tensor, Tensor]:
         """``n`` random points of the lateral boundary (spatial faces x random time).
+
+        Args:
+            n: number of points.
+            generator, dtype, device: as :meth:`Box.sample_boundary`.
+            part: only these spatial faces (names or indices); ``None``: all of them.
 
         Returns:
             ``points (n, dim)`` and outward spatial unit ``normals (n, dim)`` (time component 0).
         """
-        x, normals = self.box.sample_boundary(n, generator, dtype=dtype, device=device)
+        x, normals = self.box.sample_boundary(n, generator, dtype=dtype, device=device, part=part)
         u = uniform_unit(n, 1, generator, device).to(dtype=dtype, device=device)
         t = self.t0 + (self.t1 - self.t0) * u
         return torch.cat([x, t], 1), torch.cat([normals, torch.zeros_like(t)], 1)
@@ -110,9 +127,16 @@ class SpaceTime:
 
         return factor
 
-    def boundary_factor(self, axes: Sequence[int] | None = None) -> Callable[[Jet], Jet]:
-        """A jet function vanishing on the spatial faces of ``axes`` (all spatial axes by
-        default); see :meth:`Box.boundary_factor`. It does not depend on time."""
+    def boundary_factor(
+        self, axes: Sequence[int] | None = None, on: Part | None = None
+    ) -> Callable[[Jet], Jet]:
+        """A jet function vanishing on the spatial faces of ``axes``, or on the spatial faces
+        ``on`` (all spatial faces by default); see :meth:`Box.boundary_factor`. It does not
+        depend on time."""
+        if on is not None:
+            if axes is not None:
+                raise ValueError("give the factor's faces by axes= or by on=, not both")
+            return self._full.boundary_factor(on=self.select_boundary(on))
         axes = tuple(range(self.box.dim)) if axes is None else tuple(int(a) for a in axes)
         if any(not 0 <= a < self.box.dim for a in axes):
             raise ValueError(f"axes must be spatial axes in 0..{self.box.dim - 1}, got {axes}")

@@ -17,7 +17,18 @@ from collections.abc import Callable
 from typing import Any
 
 from .base import Problem, ReferenceProblem, suggested_defaults
-from .conditions import BoundaryLaplacian, Condition, Data, Dirichlet, Initial, Neumann, Periodic
+from .conditions import (
+    BoundaryCondition,
+    BoundaryLaplacian,
+    Condition,
+    Data,
+    Dirichlet,
+    Initial,
+    Neumann,
+    Periodic,
+    Robin,
+)
+from .constraints import hard_dirichlet
 from .convection import convection
 from .flow_mixing import flow_mixing
 from .heat import heat, nonlinear_heat
@@ -39,12 +50,15 @@ __all__ = [
     "suggested_field",
     "suggested_settings",
     "Condition",
+    "BoundaryCondition",
     "Dirichlet",
     "Neumann",
+    "Robin",
     "Periodic",
     "Initial",
     "Data",
     "BoundaryLaplacian",
+    "hard_dirichlet",
 ]
 
 _REGISTRY: dict[str, tuple[Callable[..., Problem], str]] = {

@@ -69,6 +69,10 @@ class Problem:
         for what, axes in (("lap_axes", self.lap_axes or ()), ("periodic", self.periodic)):
             if any(not 0 <= a < d for a in axes):
                 raise ValueError(f"{what} must lie in 0..{d - 1}, got {tuple(axes)}")
+        for condition in self.conditions:
+            check = getattr(condition, "check", None)  # conditions of one's own may lack it
+            if check is not None:
+                check(self.domain)
 
     @property
     def dim(self) -> int:

@@ -9,6 +9,21 @@ A condition with ``hard=True`` holds exactly under its problem's ready-made ``co
 training loop that uses the constraint drops those conditions (and keeps the others as losses).
 Every condition takes the keyword arguments ``name``, ``hard`` and ``channels`` of
 :class:`Condition`.
+
+The boundary conditions (:class:`Dirichlet`, :class:`Neumann`, :class:`Robin`,
+:class:`BoundaryLaplacian`) hold on the whole (lateral) boundary or on the part ``on`` of it:
+face names (``on="top"``, ``on=("left", "right")``; a box's faces are ``left right bottom top``
+in 2D, plus ``back front`` (``z = lo``, ``z = hi``) in 3D, or ``x0- x0+ x1- ...`` in any
+dimension), face indices (``2 i``: ``x_i = lo_i``, ``2 i + 1``: ``x_i = hi_i``), an exterior
+domain's ``"surface"`` or ``"box"``, or a predicate ``on=lambda x: x[:, 0] < 1`` (DeepXDE's
+``on_boundary``: ``(B, d)`` boundary points -> ``(B,)`` bool). Points are uniform by measure over
+the part; see :func:`smoothgrid.geometry.sample_boundary`.
+
+>>> import smoothgrid as sg
+>>> box = sg.geometry.Box([0, 0], [2, 1])
+>>> batch = sg.Neumann(1.0, on="top").sample(box, 4)
+>>> batch["x"][:, 1].tolist(), batch["normal"][:, 1].tolist()
+([1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0])
 """
 
 from __future__ import annotations
@@ -19,13 +34,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..geometry import Box, ExteriorDomain, SpaceTime
+from ..geometry import Box, ExteriorDomain, SpaceTime, sample_boundary
+from ..geometry.boundary import Part, Predicate
 from ..jet import Jet
 
 __all__ = [
     "Condition",
+    "BoundaryCondition",
     "Dirichlet",
     "Neumann",
+    "Robin",
     "Periodic",
     "Initial",
     "Data",
@@ -37,6 +55,9 @@ Value = Callable[[Tensor], Tensor] | float
 FieldJet = Callable[[Tensor], Jet]
 Batch = dict[str, Tensor]
 Domain = Box | SpaceTime | ExteriorDomain
+On = Part | Predicate | None
+"""Where a boundary condition holds: ``None`` (everywhere), parts by name or index, or a
+predicate ``x (B, d) -> (B,) bool``."""
 
 
 def evaluate(value: Value, x: Tensor) -> Tensor:
@@ -84,6 +105,10 @@ class Condition:
         """Keep the constrained channels (axis 1) of a ``(n, C, ...)`` tensor."""
         return t if self.channels is None else t[:, self.channels]
 
+    def check(self, domain: Domain) -> None:
+        """Raise a clear error now if the condition cannot hold on ``domain`` (a
+        :class:`~smoothgrid.problems.Problem` calls it when it is built)."""
+
     def sample(
         self,
         domain: Domain,
@@ -100,23 +125,87 @@ class Condition:
         raise NotImplementedError
 
 
-class Dirichlet(Condition):
-    """``u = value`` on the (lateral) boundary. ``value``: number or ``x (n, d) -> (n, k)``.
+def _check_on(on: On) -> On:
+    if on is None or callable(on) or isinstance(on, str):
+        return on
+    items = [on] if isinstance(on, int) else on
+    if (
+        not isinstance(items, Sequence)
+        or not items
+        or any(isinstance(i, bool) or not isinstance(i, (str, int)) for i in items)
+    ):
+        raise TypeError(
+            f"on= takes a boundary part's name or index, a non-empty sequence of them, or a "
+            f"predicate x (B, d) -> (B,) bool; got {on!r}"
+        )
+    return on
 
-    ``part``: only that part of the boundary, by the name the domain's ``sample_boundary``
-    knows (e.g. ``"surface"`` or ``"box"`` of an
-    :class:`~smoothgrid.geometry.ExteriorDomain`); ``None``: all of it.
+
+class BoundaryCondition(Condition):
+    """Base class of the conditions on the (lateral) boundary, or on its part ``on``.
+
+    Args:
+        weight: weight of the loss term.
+        on: ``None`` (the whole boundary), parts by name or index (``"top"``, ``("left", 3)``,
+            an exterior domain's ``"surface"``), or a predicate ``x (B, d) -> (B,) bool`` on
+            boundary points (see the module docstring).
+        **kwargs: ``name``, ``hard``, ``channels`` of :class:`Condition`.
+    """
+
+    def __init__(self, weight: float = 1.0, on: On = None, **kwargs: Any) -> None:
+        if "part" in kwargs:
+            raise TypeError(f"{type(self).__name__} takes the boundary part as on=, not part=")
+        super().__init__(weight, **kwargs)
+        self.on = _check_on(on)
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]}, on={self.on!r})"
+
+    def check(self, domain: Domain) -> None:
+        """Raise now if ``on`` names no part of ``domain`` (an unknown name gets the nearest)."""
+        if self.on is None or callable(self.on):
+            return
+        if not hasattr(domain, "select_boundary"):
+            raise TypeError(
+                f"{domain!r} has no named boundary parts; give {type(self).__name__} a predicate "
+                f"on=lambda x: ... instead of {self.on!r}"
+            )
+        domain.select_boundary(self.on)
+
+    def boundary(
+        self,
+        domain: Domain,
+        n: int,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: str | torch.device = "cpu",
+    ) -> tuple[Tensor, Tensor]:
+        """``points (n, d)`` uniform on the part ``on`` and their outward ``normals (n, d)``."""
+        return sample_boundary(domain, n, self.on, generator, dtype, device)
+
+
+class Dirichlet(BoundaryCondition):
+    """``u = value`` on the (lateral) boundary or its part ``on``.
+
+    Args:
+        value: a number or ``x (n, d) -> (n, k)`` (or ``(n,)``).
+        weight: weight of the loss term.
+        on: where it holds (see :class:`BoundaryCondition`): ``None`` (everywhere),
+            ``"top"``, ``("left", "right")``, face indices, ``"surface"`` of an
+            :class:`~smoothgrid.geometry.ExteriorDomain`, or ``lambda x: ...`` -> ``(B,)`` bool.
+
+    Example:
+        >>> walls = Dirichlet(0.0, on=("left", "right", "bottom"))
     """
 
     name = "dirichlet"
     order = 0
 
     def __init__(
-        self, value: Value = 0.0, weight: float = 1.0, part: str | None = None, **kwargs: Any
+        self, value: Value = 0.0, weight: float = 1.0, on: On = None, **kwargs: Any
     ) -> None:
-        super().__init__(weight, **kwargs)
+        super().__init__(weight, on, **kwargs)
         self.value = value
-        self.part = part
 
     def sample(
         self,
@@ -127,8 +216,7 @@ class Dirichlet(Condition):
         device: str | torch.device = "cpu",
     ) -> Batch:
         """``{"x": (n, d) boundary points, "value": (n, k)}``."""
-        where = {} if self.part is None else {"part": self.part}
-        x, _ = domain.sample_boundary(n, generator, dtype=dtype, device=device, **where)
+        x, _ = self.boundary(domain, n, generator, dtype, device)
         return {"x": x, "value": evaluate(self.value, x)}
 
     def residual(self, batch: Batch, u: FieldJet) -> Tensor:
@@ -137,7 +225,8 @@ class Dirichlet(Condition):
 
 
 class BoundaryLaplacian(Dirichlet):
-    """``lap u = value`` on the boundary (with ``u = 0``: a simply supported plate edge)."""
+    """``lap u = value`` on the boundary or its part ``on`` (with ``u = 0``: a simply supported
+    plate edge)."""
 
     name = "boundary_laplacian"
     order = 2
@@ -147,14 +236,27 @@ class BoundaryLaplacian(Dirichlet):
         return self._select(u(batch["x"]).lap) - batch["value"]
 
 
-class Neumann(Condition):
-    """``grad u . n = flux`` on the (lateral) boundary, ``n`` the outward unit normal."""
+class Neumann(BoundaryCondition):
+    """``grad u . n = flux`` on the (lateral) boundary or its part ``on``, ``n`` the exact
+    outward unit normal of each face (an exterior domain's surface: of the solid, reversed).
+
+    Args:
+        flux: a number or ``x (n, d) -> (n, k)`` (or ``(n,)``): the outward normal derivative.
+        weight: weight of the loss term.
+        on: where it holds (see :class:`Dirichlet`).
+
+    Example:
+        >>> import math, torch
+        >>> top = Neumann(lambda x: -math.pi * torch.sin(math.pi * x[:, 0]), on="top")
+    """
 
     name = "neumann"
     order = 1
 
-    def __init__(self, flux: Value = 0.0, weight: float = 1.0, **kwargs: Any) -> None:
-        super().__init__(weight, **kwargs)
+    def __init__(
+        self, flux: Value = 0.0, weight: float = 1.0, on: On = None, **kwargs: Any
+    ) -> None:
+        super().__init__(weight, on, **kwargs)
         self.flux = flux
 
     def sample(
@@ -166,13 +268,74 @@ class Neumann(Condition):
         device: str | torch.device = "cpu",
     ) -> Batch:
         """``{"x": (n, d), "normal": (n, d), "flux": (n, k)}``."""
-        x, normal = domain.sample_boundary(n, generator, dtype=dtype, device=device)
+        x, normal = self.boundary(domain, n, generator, dtype, device)
         return {"x": x, "normal": normal, "flux": evaluate(self.flux, x)}
 
     def residual(self, batch: Batch, u: FieldJet) -> Tensor:
         """``grad u . n - flux``: ``(n, C)``."""
         grad = self._select(u(batch["x"]).grad)
         return (grad * batch["normal"].unsqueeze(1)).sum(-1) - batch["flux"]
+
+
+class Robin(BoundaryCondition):
+    """``a u + b grad u . n = value`` on the (lateral) boundary or its part ``on``.
+
+    ``n`` is the exact outward unit normal (as for :class:`Neumann`). ``b = 0`` is a Dirichlet
+    condition, ``a = 0`` a Neumann one; heat transfer to a medium at ``T_inf`` is
+    ``Robin(h, k, h * T_inf)`` (``-k du/dn = h (u - T_inf)``).
+
+    Args:
+        a, b: numbers or ``x (n, d) -> (n, k)`` (or ``(n,)``) coefficients, not both zero.
+        value: ``g``, likewise.
+        weight: weight of the loss term.
+        on: where it holds (see :class:`Dirichlet`).
+
+    Example:
+        >>> cooled = Robin(1.0, 0.5, 0.0, on="right")      # u + 0.5 du/dn = 0 on x = hi_0
+    """
+
+    name = "robin"
+    order = 1
+
+    def __init__(
+        self,
+        a: Value,
+        b: Value,
+        value: Value = 0.0,
+        weight: float = 1.0,
+        on: On = None,
+        **kwargs: Any,
+    ) -> None:
+        if not callable(a) and not callable(b) and float(a) == 0.0 and float(b) == 0.0:
+            raise ValueError("Robin needs a != 0 or b != 0 in a u + b du/dn = value")
+        super().__init__(weight, on, **kwargs)
+        self.a, self.b, self.value = a, b, value
+
+    def sample(
+        self,
+        domain: Domain,
+        n: int,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: str | torch.device = "cpu",
+    ) -> Batch:
+        """``{"x": (n, d), "normal": (n, d), "a": (n, k), "b": (n, k), "value": (n, k)}``."""
+        x, normal = self.boundary(domain, n, generator, dtype, device)
+        return {
+            "x": x,
+            "normal": normal,
+            "a": evaluate(self.a, x),
+            "b": evaluate(self.b, x),
+            "value": evaluate(self.value, x),
+        }
+
+    def residual(self, batch: Batch, u: FieldJet) -> Tensor:
+        """``a u + b grad u . n - value``: ``(n, C)``."""
+        jet = u(batch["x"])
+        normal_derivative = (self._select(jet.grad) * batch["normal"].unsqueeze(1)).sum(-1)
+        return (
+            batch["a"] * self._select(jet.value) + batch["b"] * normal_derivative - batch["value"]
+        )
 
 
 class Periodic(Condition):

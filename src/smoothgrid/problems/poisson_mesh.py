@@ -65,8 +65,8 @@ def poisson_mesh(
         domain=domain,
         residual=residual,
         conditions=(
-            Dirichlet(1.0, weight=10.0, part="surface", name="surface"),
-            Dirichlet(0.0, part="box", name="box", hard=True),
+            Dirichlet(1.0, weight=10.0, on="surface", name="surface"),
+            Dirichlet(0.0, on="box", name="box", hard=True),
         ),
         name="poisson_mesh",
         constraint=HardConstraint(box.boundary_factor()),
