@@ -22,10 +22,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..jet import Jet, _check_order
-from ..kernels import IMPLS, encode_jet, triton_available, unsupported_reason
+from .. import kernels
+from ..jet import Jet, MultiIndex, _check_order, derivative_multi_indices
 from .contract import gather_contract
 from .grid import (
+    HASH_PRIMES,
     LevelLayout,
     dense_index,
     hash_index,
@@ -35,35 +36,7 @@ from .grid import (
 )
 from .protocol import Encoding
 
-__all__ = ["GridEncoding", "MultiIndex", "derivative_multi_indices"]
-
-MultiIndex = tuple[int, ...]
-"""Derivative counts per axis, e.g. ``(1, 0)`` = d/dx, ``(0, 2)`` = d2/dy2."""
-
-
-def derivative_multi_indices(
-    dim: int, order: int, hessian: bool, lap_axes: Sequence[int] | None
-) -> list[MultiIndex]:
-    """The multi-indices a jet of this kind needs, in component order.
-
-    Order: the value; then ``d/dx_i`` for each axis; then either the Hessian's upper triangle
-    ``(i <= j)`` row by row, or ``d2/dx_i2`` for ``i`` in ``lap_axes`` (summed into the Laplacian).
-    """
-    unit = [tuple(int(k == i) for k in range(dim)) for i in range(dim)]
-    out: list[MultiIndex] = [(0,) * dim]
-    if order >= 1:
-        out += unit
-    if order == 2:
-        if hessian:
-            out += [
-                tuple(a + b for a, b in zip(unit[i], unit[j]))
-                for i in range(dim)
-                for j in range(i, dim)
-            ]
-        else:
-            axes = range(dim) if lap_axes is None else lap_axes
-            out += [tuple(2 * u for u in unit[i]) for i in axes]
-    return out
+__all__ = ["GridEncoding"]
 
 
 class GridEncoding(Encoding):
@@ -109,9 +82,9 @@ class GridEncoding(Encoding):
         impl: str = "auto",
     ) -> None:
         super().__init__(dim, bounds=bounds, periodic=periodic, clamp=clamp)
-        if impl not in IMPLS:
-            raise ValueError(f"impl must be one of {', '.join(IMPLS)}; got {impl!r}")
-        if impl == "triton" and not triton_available():
+        if impl not in kernels.IMPLS:
+            raise ValueError(f"impl must be one of {', '.join(kernels.IMPLS)}; got {impl!r}")
+        if impl == "triton" and not kernels.triton_available():
             raise ValueError("impl='triton' needs Triton (pip install triton)")
         self.impl = impl
         if not isinstance(levels, int) or levels < 1:
@@ -264,18 +237,77 @@ class GridEncoding(Encoding):
     """``M``, coefficients per vertex and feature."""
 
     def kernel_step(self) -> str | None:
-        """The interpolation's name in :data:`smoothgrid.kernels.tensor_product.STEPS` if a
-        fused kernel implements this encoding with its current options, else ``None``."""
+        """The interpolation's name in :data:`smoothgrid.kernels.STEPS` if a fused kernel
+        implements this encoding with its current options, else ``None``."""
         return None
+
+    def kernel_unsupported_reason(self, x: Tensor) -> str | None:
+        """Why the fused kernel cannot encode the points ``x: (B, d)``, or ``None`` if it can
+        (see :func:`smoothgrid.kernels.unsupported_reason`)."""
+        return kernels.unsupported_reason(x, list(self.tables), self.kernel_step())
 
     def _use_kernel(self, unit: Tensor) -> bool:
         """Whether :meth:`_encode` runs the fused kernel (see the ``impl`` option)."""
         if self.impl == "torch" or (self.impl == "auto" and unit.device.type != "cuda"):
             return False
-        reason = unsupported_reason(self, unit)
+        reason = self.kernel_unsupported_reason(unit)
         if reason is not None and self.impl == "triton":
-            raise ValueError(f"impl='triton' cannot run this call: {reason}")
+            raise ValueError(f"impl='triton' cannot run the {self.name!r} encoding here: {reason}")
         return reason is None
+
+    def _kernel_encode(
+        self, unit: Tensor, order: int, hessian: bool, lap_axes: tuple[int, ...] | None
+    ) -> Tensor:
+        """``(K, B, La, F)`` from :func:`smoothgrid.kernels.encode_jet` on this encoding's table
+        and active levels."""
+        level_f, level_i = self._kernel_levels(unit.device)
+        return kernels.encode_jet(
+            unit,
+            self.tables[0],
+            level_f,
+            level_i,
+            step=self.kernel_step(),
+            primes=HASH_PRIMES,
+            order=order,
+            hessian=hessian,
+            lap_axes=lap_axes,
+            periodic=self.periodic,
+        )
+
+    def _kernel_levels(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        """The active levels as the kernels take them: ``(La, 8)`` floats (from the buffers on
+        their device at every call, without a host copy, so a changed box or level scale takes
+        effect at once and the call can be captured in a CUDA graph) and ``(La, 8)`` integers
+        (built once per device and set of active levels)."""
+        index = self._cached_levels("index", device, lambda: torch.tensor(self._active))
+        res = self._resolution.index_select(0, index)
+        level_f = kernels.level_floats(
+            res,
+            self._offset.index_select(0, index),
+            self.level_scale.index_select(0, index),
+            res[:, None] / (self.bounds[1] - self.bounds[0]),
+        )
+        layout = self.layouts[0]
+        level_i = self._cached_levels(
+            "ints",
+            device,
+            lambda: kernels.level_ints(
+                [int(self._max_cell[i]) for i in self._active],
+                [layout.dense[i] for i in self._active],
+                [layout.start[i] for i in self._active],
+                layout.table_size,
+                [layout.vertices[i] for i in self._active],
+            ),
+        )
+        return level_f, level_i
+
+    def _cached_levels(self, what: str, device: torch.device, build) -> Tensor:
+        """A tensor that depends only on the active levels, built once per device."""
+        cache = self.__dict__.setdefault("_kernel_cache", {})
+        key = (what, tuple(self._active), str(device))
+        if key not in cache:
+            cache[key] = build().to(device)
+        return cache[key]
 
     def _weights(
         self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]
@@ -288,7 +320,8 @@ class GridEncoding(Encoding):
         Args:
             t: ``(d, La, B)`` position inside the cell, in ``[0, 1]`` (cells are unit length).
             valid: ``(V, La, B)`` which neighbours exist (``None``: all do).
-            multi: derivative multi-indices wanted (see :func:`derivative_multi_indices`).
+            multi: derivative multi-indices wanted (see
+                :func:`smoothgrid.jet.derivative_multi_indices`).
 
         Yields:
             Per multi-index, in order, ``(V, M, La, B)``: ``d^beta w_{v,m} / dt^beta``.
@@ -345,7 +378,7 @@ class GridEncoding(Encoding):
         """``(K, B, L, F)``: the jet components of every level's features at unit-box points."""
         active = self._active
         if self._use_kernel(unit):
-            return self._fill_inactive(encode_jet(self, unit, order, hessian, lap_axes))
+            return self._fill_inactive(self._kernel_encode(unit, order, hessian, lap_axes))
         dtype, device = unit.dtype, unit.device
         res = self._resolution[active].to(dtype)
         shift = self._offset[active].to(dtype)

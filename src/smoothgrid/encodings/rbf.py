@@ -23,7 +23,8 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
-from .base import GridEncoding, MultiIndex
+from ..jet import MultiIndex
+from .base import GridEncoding
 
 __all__ = ["RBFEncoding"]
 

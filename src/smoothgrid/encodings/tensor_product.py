@@ -22,8 +22,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..jet import Derivatives
-from .base import GridEncoding, MultiIndex
+from ..jet import Derivatives, MultiIndex
+from .base import GridEncoding
 
 __all__ = [
     "LinearEncoding",
