@@ -83,7 +83,7 @@ def _parameters(obj: Any) -> set[str]:
 
 def _encoding_keys() -> set[str]:
     """Options any encoding takes: ``make``'s, the base class's and each encoding's own."""
-    keys = {"name"} | _parameters(encodings_module.make)
+    keys = {"name", "dim"} | _parameters(encodings_module.make)
     for obj in vars(encodings_module).values():
         if isinstance(obj, type) and issubclass(obj, encodings_module.GridEncoding):
             keys |= _parameters(obj.__init__)
@@ -223,8 +223,9 @@ def _build_field(problem, config: Mapping[str, Any]) -> Field:
     if name not in encodings_module.names():
         raise _unknown("encoding", name, encodings_module.names())
     options.setdefault("periodic", tuple(problem.periodic))
+    options.setdefault("dim", problem.domain.dim)
     try:
-        enc = encodings_module.make(name, dim=problem.domain.dim, **options)
+        enc = encodings_module.make(name, **options)
         return Field(enc, out=len(problem.outputs), **config["field"])
     except (TypeError, ValueError) as error:
         raise ConfigError(f"cannot build the {name!r} field: {error}") from None

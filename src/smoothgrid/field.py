@@ -18,19 +18,22 @@ built from any of them trains the field with ``loss.backward()``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from . import encodings
 from .encodings.protocol import Encoding
 from .jet import Jet, _check_order
-from .nn import MLP
+from .nn import MLP, decoder_from_config
+from .options import RecordsOptions, plain
 
 __all__ = ["Field", "HardConstraint", "DERIVATIVES"]
 
 DERIVATIVES = ("jet", "autograd", "fd")
-"""Derivative derivative methods of :meth:`Field.jet`."""
+"""The derivative methods of :meth:`Field.jet`."""
 
 
 class HardConstraint:
@@ -60,7 +63,7 @@ class HardConstraint:
         return u
 
 
-class Field(nn.Module):
+class Field(nn.Module, RecordsOptions):
     """``u(x) = decoder(encoding(x))`` with analytic, autograd or finite-difference derivatives.
 
     Args:
@@ -74,10 +77,13 @@ class Field(nn.Module):
         decoder: a module replacing the MLP (``hidden``, ``activation`` and ``omega0`` are then
             unused): ``forward(h: (B, encoding.out_features)) -> (B, out)`` and
             ``jet(Jet) -> Jet`` with the same channels.
+        derivatives: the field's own derivative method, one of :data:`DERIVATIVES`: what
+            :meth:`jet` and :func:`smoothgrid.solve` use when not given one (the baselines
+            build theirs with their paper's). Stored as :attr:`derivatives` (assignable).
 
-    Attributes:
-        default_derivatives: the derivative method :func:`smoothgrid.solve` uses when it is not
-            given one (``"jet"``; the baselines set their paper's derivatives).
+    Every option is recorded: :meth:`config` rebuilds the field with :meth:`from_config`, except
+    the hard constraint, which holds functions and is not recorded (:func:`smoothgrid.solve`
+    adopts the problem's constraint again).
 
     Example:
         >>> import smoothgrid as sg
@@ -97,6 +103,7 @@ class Field(nn.Module):
         constraint: HardConstraint | None = None,
         omega0: float = 30.0,
         decoder: nn.Module | None = None,
+        derivatives: str = "jet",
     ) -> None:
         super().__init__()
         if not isinstance(encoding, Encoding):
@@ -111,7 +118,65 @@ class Field(nn.Module):
         self.decoder = decoder
         self.constraint = constraint
         self.out = int(out)
-        self.default_derivatives = "jet"
+        self.derivatives = derivatives
+
+    @property
+    def derivatives(self) -> str:
+        """The field's own derivative method, one of :data:`DERIVATIVES` (recorded in
+        :meth:`config`)."""
+        return self._options["derivatives"]
+
+    @derivatives.setter
+    def derivatives(self, method: str) -> None:
+        if method not in DERIVATIVES:
+            raise ValueError(
+                f"unknown derivative method {method!r}; known: {', '.join(DERIVATIVES)}"
+            )
+        self._options["derivatives"] = method
+
+    def config(self) -> dict[str, Any]:
+        """``{"encoding": {"name": ..., <options>}, "field": {<options>}}`` in plain JSON / YAML
+        values: every option of the encoding and of the field except the encoding itself and
+        the hard constraint (functions are not recorded); a decoder given in place of the MLP
+        is recorded as its own ``{"name": ..., <options>}``.
+
+        Example:
+            >>> import smoothgrid as sg
+            >>> field = sg.Field(sg.encodings.make("quintic", 2, levels=2, max_res=32))
+            >>> sorted(field.config()["field"])
+            ['activation', 'decoder', 'derivatives', 'hidden', 'omega0', 'out']
+        """
+        options = self.options
+        options.pop("encoding")
+        options.pop("constraint")
+        decoder = options["decoder"]
+        if decoder is not None and not callable(getattr(decoder, "config", None)):
+            options["decoder"] = {"name": type(decoder).__name__}  # not rebuildable
+        return {"encoding": self.encoding.config(), "field": plain(options, "field")}
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], constraint: HardConstraint | None = None
+    ) -> Field:
+        """Rebuild a field from its :meth:`config` (fresh parameters: load the original's state
+        dict to get the same values).
+
+        Args:
+            config: ``{"encoding": {...}, "field": {...}}``.
+            constraint: the hard constraint, which the config does not hold.
+
+        Example:
+            >>> import smoothgrid as sg
+            >>> field = sg.Field(sg.encodings.make("hermite", 2, levels=2, max_res=32))
+            >>> twin = sg.Field.from_config(field.config())
+            >>> _ = twin.load_state_dict(field.state_dict())
+        """
+        options = dict(config.get("field", {}))
+        decoder = options.pop("decoder", None)
+        if isinstance(decoder, Mapping):
+            decoder = decoder_from_config(decoder)
+        encoding = encodings.from_config(config["encoding"])
+        return cls(encoding, constraint=constraint, decoder=decoder, **options)
 
     @property
     def dim(self) -> int:
@@ -139,7 +204,7 @@ class Field(nn.Module):
         order: int = 2,
         hessian: bool = False,
         lap_axes: Sequence[int] | None = None,
-        derivatives: str = "jet",
+        derivatives: str | None = None,
         fd_step: float | Tensor | None = None,
     ) -> Jet:
         """``u`` and its derivatives at ``x``.
@@ -149,7 +214,8 @@ class Field(nn.Module):
             order: 0, 1 or 2.
             hessian: at order 2, the full Hessian instead of the Laplacian.
             lap_axes: the Laplacian's axes (``None``: all).
-            derivatives: ``"jet"``, ``"autograd"`` or ``"fd"`` (see the module docstring).
+            derivatives: ``"jet"``, ``"autograd"`` or ``"fd"`` (see the module docstring);
+                ``None``: the field's own (:attr:`derivatives`).
             fd_step: the ``fd`` step in domain units, a number or ``(d,)``; default the finest
                 active level's cell edge (required for an encoding without a grid).
 
@@ -158,6 +224,7 @@ class Field(nn.Module):
         """
         _check_order(order)
         lap_axes = self.encoding._check_lap_axes(lap_axes)
+        derivatives = self.derivatives if derivatives is None else derivatives
         if derivatives == "jet":
             return self._jet_analytic(x, order, hessian, lap_axes)
         if derivatives == "autograd":

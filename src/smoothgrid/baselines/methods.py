@@ -1,7 +1,7 @@
 """The methods the benchmarks compare: published baselines and smoothgrid's own fields.
 
 Each method builds a :class:`~smoothgrid.Field` with the derivative method of its paper in
-``field.default_derivatives`` (which :func:`smoothgrid.solve` uses when given no
+``field.derivatives`` (which :func:`smoothgrid.solve` uses when given no
 ``derivatives``), and recommends solver settings (:func:`settings`). Sizes: ``"small"`` for a
 CPU, ``"paper"`` for the published comparisons on a GPU.
 """
@@ -218,7 +218,7 @@ def make(
     size: str = "small",
     **options: Any,
 ) -> Field:
-    """Build method ``name``'s field, its paper's derivatives in ``field.default_derivatives``.
+    """Build method ``name``'s field, its paper's derivatives in ``field.derivatives``.
 
     Args:
         name: one of :func:`names`.
@@ -236,12 +236,12 @@ def make(
 
     Example:
         >>> field = make("siren", dim=2)
-        >>> field.default_derivatives
+        >>> field.derivatives
         'autograd'
     """
     method = _method(name)
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
     field_ = method.build(dim, out, tuple(periodic), size == "paper", **options)
-    field_.default_derivatives = method.derivatives
+    field_.derivatives = method.derivatives
     return field_

@@ -16,10 +16,15 @@ These are the grid encodings (:func:`names`). The encodings of the baselines,
 :class:`IdentityEncoding`, :class:`FourierEncoding` and :class:`GaussianEncoding` (PIG), are
 built directly; every encoding
 implements the :class:`Encoding` protocol that :class:`~smoothgrid.Field` needs.
+
+Every encoding records its constructor options: ``enc.config()`` is plain JSON / YAML and
+:func:`from_config` rebuilds an equal encoding from it (load the state dict for the tables).
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -33,6 +38,7 @@ from .tensor_product import HermiteEncoding, LinearEncoding, SmoothEncoding
 
 __all__ = [
     "make",
+    "from_config",
     "names",
     "describe",
     "Encoding",
@@ -57,6 +63,12 @@ _REGISTRY: dict[str, tuple[Any, str]] = {
     "rbf": (RBFEncoding, "normalized Gaussian RBF (∂∞-Grid); C-infinity inside cells"),
     "hermite": (HermiteEncoding, "cubic Hermite of values + derivatives (Hermite-NGP); C1"),
 }
+
+
+_COORDINATES: dict[str, type[Encoding]] = {
+    cls.name: cls for cls in (IdentityEncoding, FourierEncoding, GaussianEncoding)
+}
+"""The coordinate encodings of the baselines by name (built directly or by :func:`from_config`)."""
 
 
 def names() -> list[str]:
@@ -108,3 +120,36 @@ def make(
         log2_table=log2_table,
         **options,
     )
+
+
+def from_config(config: Mapping[str, Any], **overrides: Any) -> Encoding:
+    """Rebuild an encoding from its :meth:`~smoothgrid.encodings.Encoding.config`.
+
+    Args:
+        config: ``{"name": ..., <options>}``: a grid encoding's (:func:`names`) or a coordinate
+            encoding's (``identity``, ``fourier``, ``gaussians``).
+        overrides: options that replace or complete the recorded ones (e.g. ``dim=`` for a
+            config written without it).
+
+    Returns:
+        An encoding with the same options and freshly initialised parameters: load the original's
+        state dict to get the same features.
+
+    Example:
+        >>> enc = make("rbf", dim=2, levels=2, min_res=4, max_res=8, eps=0.8)
+        >>> twin = from_config(enc.config())
+        >>> _ = twin.load_state_dict(enc.state_dict())
+        >>> x = torch.rand(5, 2)
+        >>> bool(torch.equal(twin(x), enc(x)))
+        True
+    """
+    options = {**config, **overrides}
+    name = options.pop("name", None)
+    factories: dict[str, Any] = {n: f for n, (f, _) in _REGISTRY.items()} | _COORDINATES
+    if name not in factories:
+        near = difflib.get_close_matches(str(name), list(factories), n=1)
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        raise ValueError(
+            f"unknown encoding {name!r} in the config.{hint} Known: {', '.join(factories)}"
+        )
+    return factories[name](**options)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -174,18 +173,6 @@ class GridEncoding(Encoding):
         """``(d,)`` edge of the finest active level's cells, in domain units."""
         extent = self.bounds[1] - self.bounds[0]
         return extent / self.resolutions[self._active[-1]]
-
-    def config(self) -> dict[str, Any]:
-        """``name``, ``levels``, ``features``, ``min_res``, ``max_res``, ``log2_table`` (the
-        arguments of :func:`smoothgrid.encodings.make`)."""
-        return {
-            "name": self.name,
-            "levels": self.levels,
-            "features": self.features,
-            "min_res": self.resolutions[0],
-            "max_res": self.resolutions[-1],
-            "log2_table": self.log2_table,
-        }
 
     def extra_repr(self) -> str:
         return (

@@ -11,17 +11,17 @@ grid hooks (:attr:`levels`, :meth:`set_level_mask`, :meth:`set_level_scale`,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from ..jet import Jet
+from ..options import RecordsOptions
 
 __all__ = ["Encoding"]
 
 
-class Encoding(nn.Module):
+class Encoding(nn.Module, RecordsOptions):
     """Base class of every encoding ``x (B, d) -> features (B, out_features)``.
 
     Args:
@@ -30,6 +30,12 @@ class Encoding(nn.Module):
             numbers; default the unit box. :meth:`set_bounds` changes it later.
         periodic: axes on which the encoding is periodic with the box's extent as period.
         clamp: clamp points outside the box onto it instead of raising an error.
+
+    Every constructor option is recorded (:class:`~smoothgrid.options.RecordsOptions`):
+    :meth:`config` is ``{"name": ..., "dim": ..., <all options>}`` and
+    :func:`smoothgrid.encodings.from_config` rebuilds an equal encoding from it (the tables come
+    from a state dict). ``bounds`` is recorded as given; a box set later by :meth:`set_bounds`
+    lives in the state dict (the ``bounds`` buffer).
     """
 
     name: str = "encoding"
@@ -82,10 +88,6 @@ class Encoding(nn.Module):
         """Features of ``x: (B, d)`` (domain coordinates) with their derivatives in domain
         coordinates: a :class:`~smoothgrid.jet.Jet` with ``C = out_features`` channels."""
         raise NotImplementedError
-
-    def config(self) -> dict[str, Any]:
-        """The settings that rebuild this encoding's shape (recorded in ``config.yaml``)."""
-        return {"name": self.name}
 
     # --------------------------------------------------------------- grid hooks
     @property

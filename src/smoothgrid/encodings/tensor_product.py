@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -301,18 +300,6 @@ class HermiteEncoding(GridEncoding):
 
     def kernel_step(self) -> str | None:
         return "hermite" if self.mixed else None
-
-    def config(self) -> dict[str, Any]:
-        """The grid's arguments (see the base class) and the Hermite options that differ from
-        their defaults (``log2_tables``, ``deriv_init``, ``mixed``)."""
-        config = super().config()
-        if self.log2_tables is not None:
-            config["log2_tables"] = list(self.log2_tables)
-        if self.deriv_init != 1e-2:
-            config["deriv_init"] = self.deriv_init
-        if not self.mixed:
-            config["mixed"] = False
-        return config
 
     def _weights(
         self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]

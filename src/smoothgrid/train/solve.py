@@ -200,7 +200,7 @@ def solve(
         device: ``"cpu"``, ``"cuda"``, ...
         seed: seeds the sampling generator (the field's initialisation is the caller's).
         derivatives: derivative method, ``"jet"``, ``"autograd"`` or ``"fd"`` (``None``: the
-            field's ``default_derivatives``, ``"jet"`` unless it is a baseline's).
+            field's ``derivatives``, ``"jet"`` unless it is a baseline's).
         out: run directory for the checkpoint, config, metrics, history and plots.
         resume: continue from ``out/checkpoint.pt``.
         progress: show a progress bar.
@@ -229,7 +229,7 @@ def solve(
     if time_budget is not None and not time_budget > 0:
         raise ValueError(f"time_budget must be > 0 seconds, got {time_budget!r}")
     if derivatives is None:
-        derivatives = getattr(field, "default_derivatives", "jet")
+        derivatives = getattr(field, "derivatives", "jet")
     if derivatives not in DERIVATIVES:
         raise ValueError(f"unknown derivatives {derivatives!r}; known: {', '.join(DERIVATIVES)}")
     counts = {"batch": batch, "resample_every": resample_every, "eval_every": eval_every}

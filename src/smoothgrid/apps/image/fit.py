@@ -177,7 +177,7 @@ def fit_image(
     if field.encoding.levels:
         field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
     field.to(device=device, dtype=torch.float32)
-    derivatives = field.default_derivatives
+    derivatives = field.derivatives
     optimizer = grid_decoder_adam(field, lr, decoder_lr)
     target_np, mask = _targets(truth, supervise)
     coords = pixel_coordinates(truth.shape).to(device)

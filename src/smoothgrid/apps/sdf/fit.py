@@ -184,7 +184,7 @@ def fit_sdf(
     if field.encoding.levels:
         field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
     field.to(device=device, dtype=torch.float32)
-    derivatives = field.default_derivatives
+    derivatives = field.derivatives
     optimizer = grid_decoder_adam(field, lr, decoder_lr)
     points = target.points.to(device=device, dtype=torch.float32)
     normals = target.normals.to(device=device, dtype=torch.float32)
