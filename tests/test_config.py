@@ -20,7 +20,7 @@ GRID_OPTIONS = dict(
     bounds=([-1.0, 0.5], [2.0, 1.5]), offset=True, periodic=(1,), init_scale=0.3, impl="torch"
 )
 ENCODINGS = [
-    ("linear", {**GRID_OPTIONS, "st_lambda": 0.3, "st_smooth": "smoothstep"}),
+    ("linear", {**GRID_OPTIONS, "st_lambda": 0.3, "st_smooth": "smoothstep", "st_mode": "corner"}),
     ("smoothstep", GRID_OPTIONS),
     ("cosine", {**GRID_OPTIONS, "clamp": True}),
     ("quintic", GRID_OPTIONS),

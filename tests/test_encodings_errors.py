@@ -185,6 +185,19 @@ def test_bad_level_scale(enc2, scale):
         enc2.set_level_scale(scale)
 
 
+@pytest.mark.parametrize("weights", [[1.0, 1.0], [1.0, 1.5, 0.0], [1.0, -0.1, 1.0]])
+def test_bad_level_weights(enc2, weights):
+    with pytest.raises(ValueError, match=r"level weights need 3 numbers in \[0, 1\]"):
+        enc2.set_level_weights(weights)
+    assert bool((enc2.level_weight == 1).all())
+
+
+def test_coordinate_encodings_have_no_levels_to_weigh():
+    enc = sg.encodings.IdentityEncoding(2)
+    with pytest.raises(ValueError, match="no grid levels to weigh"):
+        enc.set_level_weights([1.0])
+
+
 def test_level_resolutions_validates():
     with pytest.raises(ValueError, match="levels must be >= 1"):
         level_resolutions(4, 8, 0)

@@ -90,17 +90,26 @@ def test_kernel_jet_and_table_gradient_match_reference(name, dim, options, order
     assert _rel(grad_ker, grad_ref) <= TOL
 
 
-def test_kernel_honours_level_mask_level_scale_and_new_bounds(gen):
+def test_kernel_honours_level_mask_scale_weights_and_new_bounds(gen):
     reference, kernel = _pair("hermite", 2, gen)
     for enc in (reference, kernel):
         enc.set_level_mask([True, False, True])
         enc.set_level_scale([1.0, 0.5, 0.25])
+        enc.set_level_weights([0.7, 1.0, 0.4])
         enc.set_bounds(-2.0, 3.0)
     x = (torch.rand(40, 2, generator=gen, dtype=torch.float64) * 5 - 2).to(DEVICE)
     jet_ref, jet_ker = reference.jet(x), kernel.jet(x.float())
     assert _rel(jet_ker.value, jet_ref.value) <= TOL
     assert _rel(jet_ker.lap, jet_ref.lap) <= TOL
     assert (jet_ker.value[:, 2:4] == 0).all()  # the masked level
+    jet_ref.lap.sum().backward()
+    jet_ker.lap.sum().backward()
+    assert _rel(kernel.tables[0].grad, reference.tables[0].grad) <= TOL
+    for enc in (reference, kernel):
+        enc.set_level_weights([1.0, 1.0, 1.0])
+    unweighted = kernel.jet(x.float())
+    assert _rel(jet_ker.value[:, :2], 0.7 * unweighted.value[:, :2]) <= TOL
+    assert _rel(jet_ker.value[:, 4:], 0.4 * unweighted.value[:, 4:]) <= TOL
 
 
 def test_kernel_in_float64_matches_to_round_off(gen):

@@ -102,6 +102,7 @@ class GridEncoding(Encoding):
         self.register_buffer("_offset", torch.tensor(self.offsets, dtype=torch.float64))
         self.register_buffer("level_mask", torch.ones(levels, dtype=torch.bool))
         self.register_buffer("level_scale", torch.ones(levels, dtype=torch.float64))
+        self.register_buffer("level_weight", torch.ones(levels, dtype=torch.float64))
         self._active = list(range(levels))
 
     # --------------------------------------------------------------- set-up API
@@ -154,7 +155,33 @@ class GridEncoding(Encoding):
             raise ValueError(f"level scale needs {self.levels} positive numbers")
         self.level_scale.copy_(scale_t)
 
+    def set_level_weights(self, weights: Sequence[float] | Tensor) -> None:
+        """Soft curriculum: multiply level ``l``'s features by ``weights[l]`` in ``[0, 1]``.
+
+        Unlike :meth:`set_level_mask`, a weight fades a level in gradually (e.g.
+        :func:`smoothgrid.train.curriculum.barf_level_weights`); its table's gradient is scaled
+        by the same weight. A level of weight 0 is still computed (mask it to skip it).
+        Honoured by the PyTorch path and the kernels alike.
+
+        Args:
+            weights: ``L`` numbers in ``[0, 1]``.
+        """
+        weights_t = torch.as_tensor(weights, dtype=torch.float64).flatten()
+        if weights_t.numel() != self.levels or not bool(
+            ((weights_t >= 0) & (weights_t <= 1)).all()
+        ):
+            raise ValueError(
+                f"level weights need {self.levels} numbers in [0, 1], got {weights_t.tolist()}"
+            )
+        self.level_weight.copy_(weights_t)
+
+    def _feature_scale(self) -> Tensor:
+        """``(L,)`` float64 factor on each level's features: step scale times soft weight."""
+        return self.level_scale * self.level_weight
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A state dict saved before soft level weights existed has all levels at weight 1.
+        state_dict.setdefault(prefix + "level_weight", torch.ones_like(self.level_weight))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self._active = [i for i, on in enumerate(self.level_mask.tolist()) if on]
 
@@ -271,7 +298,7 @@ class GridEncoding(Encoding):
         level_f = kernels.level_floats(
             res,
             self._offset.index_select(0, index),
-            self.level_scale.index_select(0, index),
+            self._feature_scale().index_select(0, index),
             res[:, None] / (self.bounds[1] - self.bounds[0]),
         )
         layout = self.layouts[0]
@@ -340,7 +367,7 @@ class GridEncoding(Encoding):
         weights = (
             self._weights(t, valid, multi) if step is None else self._weights(t, valid, multi, step)
         )
-        level_scale = self.level_scale[self._active].to(scale.dtype)
+        level_scale = self._feature_scale()[self._active].to(scale.dtype)
         for j, (beta, w) in enumerate(zip(multi, weights)):
             factor = level_scale
             for axis, k in enumerate(beta):

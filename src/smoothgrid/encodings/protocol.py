@@ -3,8 +3,9 @@ encoding: the input box, the map to the unit box, features with their jets, and 
 
 :class:`Encoding` owns the input box (``bounds``, :meth:`set_bounds`, :meth:`to_unit`) and
 validation; a subclass supplies :attr:`out_features`, :meth:`encode_unit` and :meth:`jet`. The
-grid hooks (:attr:`levels`, :meth:`set_level_mask`, :meth:`set_level_scale`,
-:meth:`cell_size`) describe an encoding without grid levels here (``levels = 0``);
+grid hooks (:attr:`levels`, :meth:`set_level_mask`, :meth:`set_level_weights`,
+:meth:`set_level_scale`, :meth:`cell_size`) describe an encoding without grid levels here
+(``levels = 0``);
 :class:`~smoothgrid.encodings.base.GridEncoding` overrides them.
 """
 
@@ -98,6 +99,10 @@ class Encoding(nn.Module, RecordsOptions):
     def set_level_mask(self, mask: Sequence[bool] | Tensor) -> None:
         """Choose the active grid levels; an encoding without levels has nothing to mask."""
         raise ValueError(f"the {self.name!r} encoding has no grid levels to mask")
+
+    def set_level_weights(self, weights: Sequence[float] | Tensor) -> None:
+        """Soft per-level weights; an encoding without levels has nothing to weigh."""
+        raise ValueError(f"the {self.name!r} encoding has no grid levels to weigh")
 
     def set_level_scale(self, scale: Sequence[float] | Tensor) -> None:
         """Per-level feature scales; an encoding without levels accepts only an empty list."""
