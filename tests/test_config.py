@@ -130,6 +130,7 @@ def _roundtrip_field(field: sg.Field, gen: torch.Generator) -> sg.Field:
 def test_field_records_every_option_and_rebuilds(gen):
     enc = sg.encodings.make("hermite", 2, **SMALL, bounds=(-1.0, 1.0))
     field = sg.Field(enc, hidden=(9,), out=2, activation="softplus", derivatives="autograd")
+    assert field.fd_cells is None
     config = field.config()
     assert config["field"] == {
         "hidden": [9],
@@ -138,6 +139,7 @@ def test_field_records_every_option_and_rebuilds(gen):
         "omega0": 30.0,
         "decoder": None,
         "derivatives": "autograd",
+        "fd_cells": None,
     }
     twin = _roundtrip_field(field, gen)
     assert twin.derivatives == "autograd"

@@ -61,6 +61,19 @@ def test_points_outside_the_box(enc2):
     enc2(torch.tensor([[2.0 + 1e-7, -1.0 - 1e-7]], dtype=torch.float64))
 
 
+def test_an_encoding_without_bounds_works_on_the_unit_box_and_says_so():
+    enc = sg.encodings.make("quintic", 2, levels=2, min_res=4, max_res=8)
+    assert not enc.has_bounds
+    assert torch.equal(enc.bounds, torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64))
+    enc(torch.rand(4, 2))  # points of the unit box are fine
+    with pytest.raises(ValueError, match=r"the default unit box: no bounds were given.*set_bounds"):
+        enc(torch.tensor([[-0.5, 0.5]]))
+    enc.set_bounds(-1.0, 1.0)
+    with pytest.raises(ValueError, match=r"hi=\[1.0, 1.0\]; fix the points") as info:
+        enc(torch.tensor([[-1.5, 0.5]]))
+    assert "default unit box" not in str(info.value)
+
+
 @pytest.mark.parametrize("name", sg.encodings.names())
 def test_clamp_accepts_outside_points_as_their_clamped_images(name, gen):
     enc = make_encoding(name, 2, gen, bounds=(-1.0, 2.0), clamp=True)

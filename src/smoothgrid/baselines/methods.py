@@ -135,7 +135,9 @@ def _dense_log2(max_res: int, dim: int) -> int:
     return min(24, math.ceil(math.log2((max_res + 1) ** dim)))
 
 
-def _grid_method(encoding: str, dense: bool = False) -> Callable[..., Field]:
+def _grid_method(encoding: str, dense: bool = False, **fixed: Any) -> Callable[..., Field]:
+    """A builder of ``encoding``'s grid field; ``fixed``: Field options of the method."""
+
     def build(
         dim: int,
         out: int,
@@ -149,7 +151,7 @@ def _grid_method(encoding: str, dense: bool = False) -> Callable[..., Field]:
         if dense and "log2_table" not in options:
             grid["log2_table"] = _dense_log2(grid["max_res"], dim)
         enc = encodings.make(encoding, dim=dim, periodic=tuple(periodic), **grid)
-        return Field(enc, hidden=hidden, out=out, activation=activation)
+        return Field(enc, hidden=hidden, out=out, activation=activation, **fixed)
 
     return build
 
@@ -171,8 +173,9 @@ METHODS: dict[str, Method] = {
                "factorisation (jaxpi); autograd", _piratenet, "autograd", _BASELINE_LR),
         Method("pig", "Physics-Informed Gaussians: learnable Gaussian features + small MLP "
                "(Kang et al.); autograd", _pig, "autograd", {"lr": 5e-3, "decoder_lr": 1e-3}),
-        Method("ingp_fd", "linear hash grid + MLP, finite differences (Instant-NGP-FD, "
-               "Neuralangelo)", _grid_method("linear"), "fd", _GRID_PLAIN),
+        Method("ingp_fd", "linear hash grid + MLP, finite differences of one finest cell "
+               "(Instant-NGP-FD, Neuralangelo)", _grid_method("linear", fd_cells=1.0), "fd",
+               _GRID_PLAIN),
         Method("dinf_grid", "dense Gaussian-RBF grid + MLP, autograd (∂∞-Grid)",
                _grid_method("rbf", dense=True), "autograd", _GRID_PLAIN),
         Method("hermite", "smoothgrid: cubic Hermite grid (Hermite-NGP), jets",

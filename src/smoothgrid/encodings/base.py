@@ -48,7 +48,8 @@ class GridEncoding(Encoding):
         min_res, max_res: cells per axis of the coarsest and finest level.
         log2_table: log2 of ``T``, the rows per level; a level with more vertices is hashed.
         bounds: ``(lo, hi)`` of the input box in domain coordinates, each a number or ``d``
-            numbers; default the unit box. :meth:`set_bounds` changes it later.
+            numbers; ``None``: the unit box ``[0, 1]^d`` until :meth:`set_bounds` gives
+            another (see :class:`~smoothgrid.encodings.Encoding`).
         offset: shift each level by a different fraction of a cell (tcnn / PIXEL).
         periodic: axes on which the encoding is periodic with the box's extent as period: the
             grid wraps around, so values and every derivative match across the box's faces.

@@ -28,7 +28,9 @@ class Encoding(nn.Module, RecordsOptions):
     Args:
         dim: input dimension ``d`` in 1..4.
         bounds: ``(lo, hi)`` of the input box in domain coordinates, each a number or ``d``
-            numbers; default the unit box. :meth:`set_bounds` changes it later.
+            numbers. ``None``: **the unit box** ``[0, 1]^d`` until :meth:`set_bounds` gives
+            another (:attr:`has_bounds` stays ``False``, and :func:`smoothgrid.solve` then
+            adopts the problem's box). Points outside the box raise an error naming it.
         periodic: axes on which the encoding is periodic with the box's extent as period.
         clamp: clamp points outside the box onto it instead of raising an error.
 
@@ -183,9 +185,11 @@ class Encoding(nn.Module, RecordsOptions):
             if not bool(torch.isfinite(x).all()):
                 raise ValueError("x contains NaN or infinite coordinates")
             n = int(((unit < -tol) | (unit > 1.0 + tol)).any(1).sum())
+            which = "" if self.has_bounds else " (the default unit box: no bounds were given)"
             raise ValueError(
                 f"{n} of {x.shape[0]} points lie outside the encoding's box "
-                f"lo={lo.tolist()}, hi={hi.tolist()}; fix the points, call set_bounds, or "
-                "build the encoding with clamp=True"
+                f"lo={lo.tolist()}, hi={hi.tolist()}{which}; fix the points, call "
+                "set_bounds(lo, hi) or build the encoding with bounds=(lo, hi), or build it "
+                "with clamp=True"
             )
         return unit
