@@ -26,7 +26,7 @@ ENCODINGS = [
     ("quintic", GRID_OPTIONS),
     ("hermite", {**GRID_OPTIONS, "deriv_init": 0.2, "log2_tables": (5, 6, 7)}),
     ("hermite", {**GRID_OPTIONS, "mixed": False}),
-    ("rbf", {**GRID_OPTIONS, "eps": 0.7, "rings": 3}),
+    ("rbf", {**GRID_OPTIONS, "eps": 0.7, "rings": 3, "window": "bump"}),
 ]
 _GRID_METHODS = {"ingp_fd", "dinf_grid", "hermite", "rbf", "quintic", "cosine"}
 COORDINATES = [

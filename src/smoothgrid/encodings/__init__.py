@@ -10,6 +10,7 @@
 | ``cosine`` | weights of ``(1 - cos(pi t)) / 2`` | C1 |
 | ``quintic`` | weights of ``6t^5 - 15t^4 + 10t^3`` | C2 |
 | ``rbf`` | normalized Gaussian RBF over a ring neighbourhood (∂∞-Grid) | C∞ in cells |
+| ``rbf``, ``window="bump"`` | the same Gaussian times a bump of radius ``rings`` cells | C∞ |
 | ``hermite`` | cubic Hermite of stored values and derivatives (Hermite-NGP) | C1, C∞ in cells |
 
 These are the grid encodings (:func:`names`). The encodings of the baselines,
@@ -60,7 +61,10 @@ _REGISTRY: dict[str, tuple[Any, str]] = {
     "smoothstep": (partial(SmoothEncoding, step="smoothstep"), "smoothstep weights; C1"),
     "cosine": (partial(SmoothEncoding, step="cosine"), "cosine weights (Heo et al.); C1"),
     "quintic": (partial(SmoothEncoding, step="quintic"), "quintic weights; C2"),
-    "rbf": (RBFEncoding, "normalized Gaussian RBF (∂∞-Grid); C-infinity inside cells"),
+    "rbf": (
+        RBFEncoding,
+        "normalized Gaussian RBF (∂∞-Grid); C-infinity inside cells, window=bump: everywhere",
+    ),
     "hermite": (HermiteEncoding, "cubic Hermite of values + derivatives (Hermite-NGP); C1"),
 }
 
@@ -99,7 +103,8 @@ def make(
         levels, features, min_res, max_res, log2_table: the multi-resolution grid (see
             :class:`~smoothgrid.encodings.base.GridEncoding`).
         options: the encoding's own options, e.g. ``bounds=(lo, hi)``, ``offset=True``,
-            ``clamp=True``, ``init_scale``; ``st_lambda`` (linear); ``eps``, ``rings`` (rbf);
+            ``clamp=True``, ``init_scale``; ``st_lambda``, ``st_smooth``, ``st_mode`` (linear);
+            ``eps``, ``rings``, ``window`` (rbf);
             ``log2_tables``, ``deriv_init``, ``mixed`` (hermite).
 
     Example:
