@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import smoothgrid as sg  # noqa: E402
 from smoothgrid import kernels  # noqa: E402
+from smoothgrid.encodings import HASH_PRIMES  # noqa: E402
 from smoothgrid.kernels.tensor_product import (  # noqa: E402
-    STEPS,
     _basis,
     _corner_row,
     component_spec,
@@ -43,7 +43,7 @@ def forward_row_tiles(
     unit_ptr, table_ptr, out_ptr, level_f_ptr, level_i_ptr, B, LA,
     DIM: tl.constexpr, M: tl.constexpr, F: tl.constexpr, STEP: tl.constexpr,
     SPEC: tl.constexpr, K: tl.constexpr, NT: tl.constexpr, PERIODIC: tl.constexpr,
-    BLOCK: tl.constexpr,
+    PRIMES: tl.constexpr, BLOCK: tl.constexpr,
 ):  # fmt: skip
     """Same arguments and result as ``forward_kernel``; rows loaded as ``(BLOCK, M*F)`` tiles."""
     lvl = tl.program_id(1)
@@ -69,7 +69,7 @@ def forward_row_tiles(
     for _ in tl.static_range(K):
         acc = acc + (tl.zeros((BLOCK, M * F), dtype=tl.float32),)
     for corner in tl.static_range(2**DIM):
-        row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC)
+        row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC, PRIMES)
         coeff = tl.load(table_ptr + row * (M * F) + cols, mask=mask, other=0.0)
         new = ()
         for c in tl.static_range(K):
@@ -103,12 +103,13 @@ def forward_row_tiles(
 
 def _launch(kernel, enc, unit, spec, K, NT, block):
     table = enc.tables[0]
-    level_f = kernels._level_floats(enc, torch.float32)
-    level_i = kernels._level_ints(enc).to(unit.device)
+    level_f, level_i = enc._kernel_levels(unit.device)
+    level_f = level_f.float()
     out = torch.empty(K, unit.shape[0], enc.levels, enc.features, device=unit.device)
     grid = (triton.cdiv(unit.shape[0], block), enc.levels)
-    meta = dict(DIM=enc.dim, M=enc.coefficients, F=enc.features, STEP=STEPS["hermite"],
-                SPEC=spec, K=K, NT=NT, PERIODIC=0, BLOCK=block)  # fmt: skip
+    meta = dict(DIM=enc.dim, M=enc.coefficients, F=enc.features,
+                STEP=kernels.STEPS.index("hermite"), SPEC=spec, K=K, NT=NT, PERIODIC=0,
+                PRIMES=HASH_PRIMES[: enc.dim], BLOCK=block)  # fmt: skip
     return lambda: kernel[grid](
         unit, table, out, level_f, level_i, unit.shape[0], enc.levels, **meta
     ), out

@@ -61,10 +61,10 @@ def test_method_trains_on_poisson2d(name):
     assert run.metrics["rel_l2"] < fraction * start, (start, run.metrics["rel_l2"])
 
 
-def test_solve_uses_the_default_derivatives(tmp_path):
+def test_solve_uses_the_fields_own_derivatives(tmp_path):
     torch.manual_seed(0)
     field = baselines.make("ingp_fd", dim=2, **GRID)
-    assert field.default_derivatives == "fd"
+    assert field.derivatives == "fd"
     sg.solve(tiny_poisson(), field, steps=1, batch=16, progress=False, out=tmp_path)
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     assert config["derivatives"] == "fd"
@@ -75,7 +75,14 @@ def test_solve_uses_the_default_derivatives(tmp_path):
     )
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     assert config["derivatives"] == "jet" and config["field"] == {"decoder": "PirateNet"}
-    assert config["encoding"] == {"name": "fourier", "periodic": [], "frequencies": 4, "scale": 1.0}
+    assert config["encoding"] == {
+        "name": "fourier",
+        "dim": 2,
+        "frequencies": 4,
+        "scale": 1.0,
+        "bounds": None,
+        "periodic": [],
+    }
 
 
 def test_non_grid_field_rejects_grid_settings():

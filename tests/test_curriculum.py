@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from smoothgrid.train.curriculum import coarse_to_fine, level_mask, vcycle
+from smoothgrid.train.curriculum import barf_level_weights, coarse_to_fine, level_mask, vcycle
 from smoothgrid.train.schedule import level_scales, lr_factor
 
 
@@ -75,3 +75,25 @@ def test_level_scales():
         level_scales([1, 2], res)
     with pytest.raises(ValueError, match="unknown level_scale"):
         level_scales("inverse_cube", res)
+
+
+def test_barf_weights_fade_levels_in_one_after_another():
+    L = 4
+    assert barf_level_weights(0.0, L) == [0.0] * L
+    assert barf_level_weights(float(L), L) == [1.0] * L
+    assert barf_level_weights(100.0, L) == [1.0] * L
+    w = barf_level_weights(1.25, L)
+    assert w[0] == 1.0 and w[2:] == [0.0, 0.0]
+    assert w[1] == pytest.approx((1 - math.cos(math.pi * 0.25)) / 2, abs=1e-15)
+    alphas = [k / 50 * L for k in range(51)]
+    table = [barf_level_weights(a, L) for a in alphas]
+    for weights in table:
+        assert weights == sorted(weights, reverse=True)  # coarse before fine
+        assert all(0.0 <= v <= 1.0 for v in weights)
+    for level in range(L):  # each level's weight rises monotonically with alpha
+        column = [weights[level] for weights in table]
+        assert column == sorted(column)
+    with pytest.raises(ValueError, match="progress_alpha"):
+        barf_level_weights(-0.5, L)
+    with pytest.raises(ValueError, match="levels"):
+        barf_level_weights(1.0, 0)

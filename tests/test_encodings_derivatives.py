@@ -149,6 +149,32 @@ def test_level_scale_multiplies_level_and_its_derivatives(name, gen):
     check_jets(enc, x)
 
 
+@pytest.mark.parametrize("name", ["quintic", "hermite", "rbf", "linear"])
+def test_soft_level_weights_multiply_levels_and_their_table_gradients(name, gen):
+    enc = make_encoding(name, 2, gen)
+    x = random_points(enc, 10, gen)
+    order = 1 if name == "linear" else 2
+    before = enc.jet(x, order=order, hessian=order == 2)
+    enc.set_level_weights([1.0, 0.25, 0.0])
+    after = enc.jet(x, order=order, hessian=order == 2)
+    factor = torch.tensor([1.0, 1.0, 0.25, 0.25, 0.0, 0.0], dtype=torch.float64)
+    assert_rel(after.value, before.value * factor, 1e-12, "value")
+    assert_rel(after.grad, before.grad * factor[:, None], 1e-12, "grad")
+    if order == 2:
+        assert_rel(after.hess, before.hess * factor[:, None, None], 1e-12, "hessian")
+    after.value.sum().backward()
+    layout = enc.layouts[0]
+    finest = enc.tables[0].grad[layout.start[2] : layout.start[2] + layout.rows[2]]
+    assert finest.abs().max() == 0 and enc.tables[0].grad.abs().max() > 0
+    # saved with the field; a state dict from before the weights existed loads as all 1
+    twin = make_encoding(name, 2, gen)
+    twin.load_state_dict(enc.state_dict())
+    assert torch.equal(twin.level_weight, enc.level_weight)
+    old = {k: v for k, v in enc.state_dict().items() if k != "level_weight"}
+    twin.load_state_dict(old)
+    assert bool((twin.level_weight == 1).all())
+
+
 def test_set_bounds_rescales_derivatives(gen):
     """Doubling the box's extent halves gradients and quarters Hessians at the same unit point."""
     enc = make_encoding("hermite", 2, gen, bounds=(0.0, 1.0))

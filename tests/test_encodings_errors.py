@@ -61,6 +61,19 @@ def test_points_outside_the_box(enc2):
     enc2(torch.tensor([[2.0 + 1e-7, -1.0 - 1e-7]], dtype=torch.float64))
 
 
+def test_an_encoding_without_bounds_works_on_the_unit_box_and_says_so():
+    enc = sg.encodings.make("quintic", 2, levels=2, min_res=4, max_res=8)
+    assert not enc.has_bounds
+    assert torch.equal(enc.bounds, torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64))
+    enc(torch.rand(4, 2))  # points of the unit box are fine
+    with pytest.raises(ValueError, match=r"the default unit box: no bounds were given.*set_bounds"):
+        enc(torch.tensor([[-0.5, 0.5]]))
+    enc.set_bounds(-1.0, 1.0)
+    with pytest.raises(ValueError, match=r"hi=\[1.0, 1.0\]; fix the points") as info:
+        enc(torch.tensor([[-1.5, 0.5]]))
+    assert "default unit box" not in str(info.value)
+
+
 @pytest.mark.parametrize("name", sg.encodings.names())
 def test_clamp_accepts_outside_points_as_their_clamped_images(name, gen):
     enc = make_encoding(name, 2, gen, bounds=(-1.0, 2.0), clamp=True)
@@ -183,6 +196,19 @@ def test_bad_level_mask(enc2, mask):
 def test_bad_level_scale(enc2, scale):
     with pytest.raises(ValueError, match="level scale needs 3 positive numbers"):
         enc2.set_level_scale(scale)
+
+
+@pytest.mark.parametrize("weights", [[1.0, 1.0], [1.0, 1.5, 0.0], [1.0, -0.1, 1.0]])
+def test_bad_level_weights(enc2, weights):
+    with pytest.raises(ValueError, match=r"level weights need 3 numbers in \[0, 1\]"):
+        enc2.set_level_weights(weights)
+    assert bool((enc2.level_weight == 1).all())
+
+
+def test_coordinate_encodings_have_no_levels_to_weigh():
+    enc = sg.encodings.IdentityEncoding(2)
+    with pytest.raises(ValueError, match="no grid levels to weigh"):
+        enc.set_level_weights([1.0])
 
 
 def test_level_resolutions_validates():

@@ -12,9 +12,16 @@ from smoothgrid.encodings.contract import gather_contract, gather_contract_refer
 SMOOTH = ["smoothstep", "cosine", "quintic", "rbf", "hermite"]
 
 
-def make_field(name, dim, gen, activation="tanh", constraint=None, out=2, **options):
+def make_field(name, dim, gen, activation="tanh", constraint=None, out=2, fd_cells=None, **options):
     enc = sg.encodings.make(name, dim=dim, log2_table=6, bounds=(-1.0, 1.0), **GRID, **options)
-    field = sg.Field(enc, hidden=(16, 16), out=out, activation=activation, constraint=constraint)
+    field = sg.Field(
+        enc,
+        hidden=(16, 16),
+        out=out,
+        activation=activation,
+        constraint=constraint,
+        fd_cells=fd_cells,
+    )
     field = field.to(DTYPE)
     randomize_tables(field.encoding, gen, scale=0.5)
     return field
@@ -65,15 +72,42 @@ def test_backends_agree(name, hessian, gen):
     assert rel_err(second(fd), second(ref)) <= 1e-2
 
 
-def test_fd_default_step_is_finest_cell(gen):
-    field = make_field("hermite", 2, gen)
+@pytest.mark.parametrize(
+    "dtype,grad_tol,lap_tol", [(torch.float32, 1e-3, 5e-2), (torch.float64, 1e-9, 1e-4)]
+)
+def test_fd_default_step_agrees_with_the_jet(dtype, grad_tol, lap_tol, gen):
+    """On a C2 (quintic) field the default steps eps^(1/3) and eps^(1/4) cells leave errors
+    near the round-off optimum: a step ten times larger or smaller, or one cell, does worse."""
+    field = make_field("quintic", 2, gen)
+    x = points(400, 2, gen)
+    exact = field.jet(x, order=2)
+    test = field.to(dtype)
+    fd = test.jet(x.to(dtype), order=2, derivatives="fd")
+    assert rel_err(fd.grad.double(), exact.grad) <= grad_tol
+    assert rel_err(fd.lap.double(), exact.lap) <= lap_tol
+    cell = test.encoding.cell_size()
+    one_cell = test.jet(x.to(dtype), order=2, derivatives="fd", fd_step=cell)
+    assert rel_err(one_cell.grad.double(), exact.grad) > 0.1
+    for factor in (10.0, 0.1):
+        steps = [sg.field.default_fd_step(cell, dtype, k) * factor for k in (1, 2)]
+        first, second = (test.jet(x.to(dtype), 2, derivatives="fd", fd_step=h) for h in steps)
+        assert rel_err(first.grad.double(), exact.grad) > rel_err(fd.grad.double(), exact.grad)
+        assert rel_err(second.lap.double(), exact.lap) > rel_err(fd.lap.double(), exact.lap)
+
+
+def test_fd_cells_fixes_the_step_to_the_finest_active_cell(gen):
+    field = make_field("hermite", 2, gen, fd_cells=1.0)
     assert torch.allclose(field.encoding.cell_size(), torch.full((2,), 2.0 / 12, dtype=DTYPE))
     field.encoding.set_level_mask([True, True, False])
     assert torch.allclose(field.encoding.cell_size(), torch.full((2,), 2.0 / 6, dtype=DTYPE))
     x = points(8, 2, gen)
-    default = field.jet(x, order=1, derivatives="fd")
-    explicit = field.jet(x, order=1, derivatives="fd", fd_step=2.0 / 6)
-    assert torch.equal(default.grad, explicit.grad)
+    default = field.jet(x, order=2, derivatives="fd")
+    explicit = field.jet(x, order=2, derivatives="fd", fd_step=2.0 / 6)
+    assert torch.equal(default.grad, explicit.grad) and torch.equal(default.lap, explicit.lap)
+    assert field.config()["field"]["fd_cells"] == 1.0
+    assert sg.baselines.make("ingp_fd", dim=2).fd_cells == 1.0  # Neuralangelo's step
+    with pytest.raises(ValueError, match="fd_cells must be > 0"):
+        make_field("hermite", 2, gen, fd_cells=0.0)
 
 
 def test_hard_constraint_holds_on_the_boundary(gen):

@@ -92,7 +92,7 @@ def test_image_from_laplacian_runs():
 def test_siren_baseline_fits_with_its_backend():
     image, _, _ = smooth((16, 16))
     result = im.fit_image(image, "gradient", method="siren", steps=3, batch=64)
-    assert result.field.default_derivatives == "autograd" and result.metrics["method"] == "siren"
+    assert result.field.derivatives == "autograd" and result.metrics["method"] == "siren"
 
 
 def test_image_grid_is_sized_to_the_image():

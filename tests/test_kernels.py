@@ -90,17 +90,26 @@ def test_kernel_jet_and_table_gradient_match_reference(name, dim, options, order
     assert _rel(grad_ker, grad_ref) <= TOL
 
 
-def test_kernel_honours_level_mask_level_scale_and_new_bounds(gen):
+def test_kernel_honours_level_mask_scale_weights_and_new_bounds(gen):
     reference, kernel = _pair("hermite", 2, gen)
     for enc in (reference, kernel):
         enc.set_level_mask([True, False, True])
         enc.set_level_scale([1.0, 0.5, 0.25])
+        enc.set_level_weights([0.7, 1.0, 0.4])
         enc.set_bounds(-2.0, 3.0)
     x = (torch.rand(40, 2, generator=gen, dtype=torch.float64) * 5 - 2).to(DEVICE)
     jet_ref, jet_ker = reference.jet(x), kernel.jet(x.float())
     assert _rel(jet_ker.value, jet_ref.value) <= TOL
     assert _rel(jet_ker.lap, jet_ref.lap) <= TOL
     assert (jet_ker.value[:, 2:4] == 0).all()  # the masked level
+    jet_ref.lap.sum().backward()
+    jet_ker.lap.sum().backward()
+    assert _rel(kernel.tables[0].grad, reference.tables[0].grad) <= TOL
+    for enc in (reference, kernel):
+        enc.set_level_weights([1.0, 1.0, 1.0])
+    unweighted = kernel.jet(x.float())
+    assert _rel(jet_ker.value[:, :2], 0.7 * unweighted.value[:, :2]) <= TOL
+    assert _rel(jet_ker.value[:, 4:], 0.4 * unweighted.value[:, 4:]) <= TOL
 
 
 def test_kernel_in_float64_matches_to_round_off(gen):
@@ -150,7 +159,7 @@ def test_auto_impl_takes_the_reference_path_off_the_gpu(monkeypatch, gen):
     def fail(*args, **kwargs):
         raise AssertionError("the kernel ran")
 
-    monkeypatch.setattr("smoothgrid.encodings.base.encode_jet", fail)
+    monkeypatch.setattr("smoothgrid.kernels.encode_jet", fail)
     enc = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4)
     assert enc.impl == "auto"
     x = torch.rand(5, 2, generator=gen)
@@ -165,14 +174,15 @@ def test_auto_impl_takes_the_reference_path_off_the_gpu(monkeypatch, gen):
     [
         ("hermite", 4, {}, "1 to 3 dimensions"),
         ("hermite", 2, {"log2_tables": (4, 4, 4)}, "one table"),
-        ("linear", 2, {"st_lambda": 0.5}, "no kernel"),
-        ("rbf", 2, {}, "no kernel"),
+        ("linear", 2, {"st_lambda": 0.5}, "no kernel implements"),
+        ("rbf", 2, {}, "no kernel implements"),
         ("quintic", 2, {"features": 3}, "power-of-two"),
     ],
 )
 def test_unsupported_calls_say_why(name, dim, options, reason):
     enc = sg.encodings.make(name, dim, levels=2, min_res=2, max_res=4, **options)
-    assert reason in kernels.unsupported_reason(enc, torch.rand(3, dim))
+    why = kernels.unsupported_reason(torch.rand(3, dim), list(enc.tables), enc.kernel_step())
+    assert reason in why
     forced = sg.encodings.make(name, dim, levels=2, min_res=2, max_res=4, impl="triton", **options)
     with pytest.raises(ValueError, match=reason):
         forced.jet(torch.rand(3, dim))
@@ -181,7 +191,7 @@ def test_unsupported_calls_say_why(name, dim, options, reason):
 def test_points_that_need_gradients_take_the_reference_path(gen):
     auto = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4)
     x = torch.rand(4, 2, generator=gen, requires_grad=True)
-    assert "gradient with respect to the points" in kernels.unsupported_reason(auto, x)
+    assert "gradient with respect to the points" in auto.kernel_unsupported_reason(x)
     forced = sg.encodings.make("hermite", 2, levels=2, min_res=2, max_res=4, impl="triton")
     with pytest.raises(ValueError, match="points"):
         forced.jet(x)
@@ -193,7 +203,7 @@ def test_bad_impl_is_rejected():
 
 
 def test_component_spec_orders_components_like_the_reference():
-    from smoothgrid.encodings.base import derivative_multi_indices
+    from smoothgrid.jet import derivative_multi_indices
     from smoothgrid.kernels.tensor_product import component_spec
 
     spec, K, NT = component_spec(3, 2, True, None)
@@ -203,3 +213,53 @@ def test_component_spec_orders_components_like_the_reference():
     spec, K, NT = component_spec(3, 2, False, (0, 2))
     assert (K, NT) == (5, 2)
     assert spec[4 * 6 :] == (2, 0, 0, 0, 0, 2)
+
+
+def test_kernel_entry_takes_plain_tensors():
+    """One dense 1D level of 4 cells on the unit box, the table holding each vertex's index:
+    linear interpolation then gives ``4 u`` with derivative 4, times the feature scale."""
+    table = torch.arange(5.0, device=DEVICE).reshape(5, 1, 1).expand(5, 1, 2).contiguous()
+    table[:, 0, 1] *= -1.0  # feature 1 is minus feature 0
+    level_f = kernels.level_floats(
+        torch.tensor([4.0]), torch.tensor([0.0]), torch.tensor([0.5]), torch.tensor([[4.0]])
+    ).to(DEVICE)
+    level_i = kernels.level_ints([3], [True], [0], 5, [[5]]).to(DEVICE)
+    unit = torch.tensor([[0.0], [0.3], [0.55], [1.0]], device=DEVICE)
+    out = kernels.encode_jet(
+        unit, table, level_f, level_i, step="linear", primes=(1,), order=1
+    )  # (K=2, B=4, La=1, F=2)
+    expected = 0.5 * 4.0 * unit[:, 0]
+    assert out.shape == (2, 4, 1, 2)
+    assert torch.allclose(out[0, :, 0, 0], expected, atol=1e-6)
+    assert torch.allclose(out[0, :, 0, 1], -expected, atol=1e-6)
+    assert torch.allclose(out[1, :, 0, 0], torch.full_like(expected, 2.0), atol=1e-6)
+
+
+def test_hash_primes_reach_the_kernel(gen):
+    """The kernel hashes with the primes it is given: the encoding's own reproduce its finest
+    (hashed) level, other primes read other rows."""
+    _, kernel = _pair("quintic", 2, gen)
+    x = torch.rand(50, 2, generator=gen, dtype=torch.float64).to(DEVICE) * 3 - 1
+    unit = kernel.to_unit(x.float())
+    reference = kernel._kernel_encode(unit, 0, False, None)  # (1, B, L, F)
+    level = kernel.levels - 1
+    layout = kernel.layouts[0]
+    assert not layout.dense[level]
+    res = torch.tensor([float(kernel.resolutions[level])])
+    level_f = kernels.level_floats(res, torch.zeros(1), torch.ones(1), (res / 3.0).expand(1, 2))
+    level_i = kernels.level_ints(
+        [kernel.resolutions[level] - 1],
+        [False],
+        [layout.start[level]],
+        layout.table_size,
+        [layout.vertices[level]],
+    )
+    table = kernel.tables[0].detach()
+    outs = [
+        kernels.encode_jet(
+            unit, table, level_f.to(DEVICE), level_i.to(DEVICE), step="quintic", primes=p, order=0
+        )
+        for p in (sg.encodings.HASH_PRIMES, (1, 19349663))
+    ]
+    assert torch.allclose(outs[0][0, :, 0], reference[0, :, level], atol=1e-6)
+    assert not torch.allclose(outs[0], outs[1])

@@ -100,6 +100,6 @@ def test_field_curvature_uses_the_backend_it_is_given():
     # the sphere prior alone (network output ~0): H ~ 1/|x| of the sphere it starts from
     assert (H_jet - 1 / x.norm(dim=1)).abs().median() < 0.2 * (1 / x.norm(dim=1)).median()
     baseline = sdf.sdf_field("ingp_fd", levels=2, min_res=4, max_res=8, log2_table=10)
-    assert baseline.default_derivatives == "fd"
+    assert baseline.derivatives == "fd"
     H_fd, _, _ = sdf.field_curvature(baseline, x)
     assert H_fd.shape == (len(x),) and torch.isfinite(H_fd).all()

@@ -94,3 +94,79 @@ def test_order_two_is_refused(gen):
     with pytest.raises(ValueError, match="second derivatives") as info:
         st.jet(x, order=2, hessian=True)
     assert "PDE residuals" in str(info.value)
+
+
+# ------------------------------------------------------------------ corner mode (Heo et al.)
+RES = 5
+
+
+def corner_pair(d: int, gen):
+    """One dense level: plain linear and corner-mode straight-through sharing a table."""
+    options = dict(levels=1, min_res=RES, max_res=RES, features=2, log2_table=16)
+    plain = make_encoding("linear", d, gen, **options)
+    corner = make_encoding("linear", d, gen, st_lambda=LAMBDA, st_mode="corner", **options)
+    corner.load_state_dict(plain.state_dict())
+    return plain, corner
+
+
+def corner_cosine_features(enc, x: torch.Tensor) -> torch.Tensor:
+    """``sum_i (1 - cos(pi w_i)) / 2 * f_i`` over the cell's corners ``i``, ``w_i`` the d-linear
+    corner weights, written out independently of the library (one dense level)."""
+    d = x.shape[1]
+    lo, hi = enc.bounds
+    pos = (x - lo) / (hi - lo) * RES
+    cell = pos.detach().floor().clamp(0, RES - 1)
+    t = pos - cell
+    table = enc.tables[0][:, 0, :]  # (rows, F)
+    out = 0.0
+    for corner in range(2**d):
+        bits = [(corner >> i) & 1 for i in range(d)]
+        w = torch.ones_like(t[:, 0])
+        row = torch.zeros_like(cell[:, 0], dtype=torch.int64)
+        for i, b in enumerate(bits):
+            w = w * (t[:, i] if b else 1.0 - t[:, i])
+            row = row + (cell[:, i].long() + b) * (RES + 1) ** i
+        out = out + (0.5 * (1.0 - torch.cos(torch.pi * w)))[:, None] * table[row]
+    return out
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_corner_mode_forward_is_linear_and_gradient_adds_corner_cosine(d, gen):
+    plain, corner = corner_pair(d, gen)
+    x = random_points(plain, 32, gen)
+    assert torch.equal(corner(x), plain(x))
+    _, g_lin, _ = autograd_derivatives(plain, x, order=1)
+    _, g_cos, _ = autograd_derivatives(lambda p: corner_cosine_features(plain, p), x, order=1)
+    expected = g_lin + LAMBDA * g_cos
+    _, g_auto, _ = autograd_derivatives(corner, x, order=1)
+    assert rel_err(g_auto, g_lin) > 1e-2
+    assert_rel(g_auto, expected, 1e-10, "autograd of the corner-mode forward")
+    assert_rel(corner.jet(x, order=1).grad, expected, 1e-10, "corner-mode jet gradient")
+
+
+def test_corner_and_axis_modes_differ_and_corner_table_gradient(gen):
+    plain, corner = corner_pair(2, gen)
+    axis = make_encoding(
+        "linear", 2, gen, levels=1, min_res=RES, max_res=RES, log2_table=16, st_lambda=LAMBDA
+    )
+    axis.load_state_dict(plain.state_dict())
+    x = random_points(plain, 24, gen)
+    assert rel_err(corner.jet(x, order=1).grad, axis.jet(x, order=1).grad) > 1e-2
+    w = torch.randn(24, plain.out_features, generator=gen, dtype=torch.float64)
+    (corner(x) * w).sum().backward()
+    (plain(x) * w).sum().backward()
+    reference = plain.tables[0].detach().clone().requires_grad_(True)
+    with torch.no_grad():
+        plain.tables[0].grad, g_lin = None, plain.tables[0].grad.clone()
+
+    class _View:  # the reference formula on a table that records its gradient
+        bounds = plain.bounds
+        tables = [reference]
+
+    (corner_cosine_features(_View, x) * w).sum().backward()
+    assert_rel(corner.tables[0].grad, g_lin + LAMBDA * reference.grad, 1e-12, "table gradient")
+
+
+def test_bad_st_mode_is_rejected():
+    with pytest.raises(ValueError, match="st_mode must be 'axis' or 'corner'"):
+        make_encoding("linear", 2, torch.Generator(), st_lambda=0.1, st_mode="corners")

@@ -46,11 +46,16 @@ __all__ = [
     "square",
     "ACTIVATIONS",
     "activation_derivatives",
+    "MultiIndex",
+    "derivative_multi_indices",
 ]
 
 Operand = Union["Jet", Tensor, float, int]
 Derivatives = tuple[Tensor, Tensor, Tensor]
 """``(s(z), s'(z), s''(z))`` of an elementwise function at ``z``."""
+
+MultiIndex = tuple[int, ...]
+"""Derivative counts per axis, e.g. ``(1, 0)`` = d/dx, ``(0, 2)`` = d2/dy2."""
 
 
 class Jet:
@@ -336,6 +341,37 @@ class Jet:
 def _check_order(order: int) -> None:
     if order not in (0, 1, 2):
         raise ValueError(f"derivative order must be 0, 1 or 2, got {order!r}")
+
+
+def derivative_multi_indices(
+    dim: int, order: int, hessian: bool, lap_axes: Sequence[int] | None
+) -> list[MultiIndex]:
+    """The partial derivatives a jet of this kind is made of, in the order of its components.
+
+    The value; then ``d/dx_i`` for each axis; then either the Hessian's upper triangle
+    ``(i <= j)`` row by row, or ``d2/dx_i2`` for ``i`` in ``lap_axes`` (which sum into the
+    Laplacian). The encodings compute their weights in this order and the kernels lay out their
+    components by it.
+
+    Example:
+        >>> derivative_multi_indices(2, 2, hessian=True, lap_axes=None)
+        [(0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2)]
+    """
+    unit = [tuple(int(k == i) for k in range(dim)) for i in range(dim)]
+    out: list[MultiIndex] = [(0,) * dim]
+    if order >= 1:
+        out += unit
+    if order == 2:
+        if hessian:
+            out += [
+                tuple(a + b for a, b in zip(unit[i], unit[j]))
+                for i in range(dim)
+                for j in range(i, dim)
+            ]
+        else:
+            axes = range(dim) if lap_axes is None else lap_axes
+            out += [tuple(2 * u for u in unit[i]) for i in axes]
+    return out
 
 
 def _add(a: Tensor | None, b: Tensor | None) -> Tensor | None:

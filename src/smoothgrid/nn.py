@@ -6,23 +6,28 @@ and Hessian by ``W``; an activation ``s`` gives ``s'(z) grad z`` and
 ``s''(z) grad z grad z^T + s'(z) hess z``), so ``MLP.jet`` returns the network's derivatives
 with respect to the *input points* without any double backward. :class:`PirateNet` is written
 once in jet arithmetic; its ``forward`` is the order-0 jet.
+
+Every decoder records its constructor options (:class:`~smoothgrid.options.RecordsOptions`):
+``decoder.config()`` is ``{"name": ..., <options>}`` and :func:`decoder_from_config` rebuilds it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional
 
 from .jet import Derivatives, Jet, activation_derivatives, apply, linear
+from .options import RecordsOptions
 
-__all__ = ["MLP", "FactorizedLinear", "PirateNet"]
+__all__ = ["MLP", "FactorizedLinear", "PirateNet", "DECODERS", "decoder_from_config"]
 
 
-class MLP(nn.Module):
+class MLP(nn.Module, RecordsOptions):
     """Fully connected network ``Linear -> s -> ... -> Linear`` with analytic jets.
 
     Args:
@@ -40,6 +45,8 @@ class MLP(nn.Module):
         >>> mlp(torch.rand(5, 8)).shape
         torch.Size([5, 1])
     """
+
+    name = "mlp"
 
     def __init__(
         self,
@@ -93,7 +100,7 @@ class MLP(nn.Module):
         return linear(h, last.weight, last.bias)
 
 
-class FactorizedLinear(nn.Module):
+class FactorizedLinear(nn.Module, RecordsOptions):
     """``z = h W^T + b`` with random weight factorisation ``W = diag(exp(s)) V`` (Wang et al.
     2023, jaxpi's ``weight_fact``).
 
@@ -104,6 +111,8 @@ class FactorizedLinear(nn.Module):
         in_features, out_features: widths.
         mean, std: of the log-scales ``s``.
     """
+
+    name = "factorized_linear"
 
     def __init__(self, in_features: int, out_features: int, mean: float = 1.0, std: float = 0.1):
         super().__init__()
@@ -127,7 +136,7 @@ class FactorizedLinear(nn.Module):
         return linear(h, self.weight, self.bias)
 
 
-class PirateNet(nn.Module):
+class PirateNet(nn.Module, RecordsOptions):
     """PirateNet (Wang et al. 2024, jaxpi): gated residual blocks that start as the identity.
 
     With ``x`` the input features (e.g. random Fourier features, ``n`` of them),
@@ -148,6 +157,8 @@ class PirateNet(nn.Module):
         >>> net(torch.rand(5, 16)).shape
         torch.Size([5, 1])
     """
+
+    name = "piratenet"
 
     def __init__(
         self,
@@ -197,3 +208,22 @@ class PirateNet(nn.Module):
     def forward(self, h: Tensor) -> Tensor:
         """``(B, in_features) -> (B, out)`` (the order-0 jet)."""
         return self.jet(Jet(h)).value
+
+
+DECODERS: dict[str, type[nn.Module]] = {cls.name: cls for cls in (MLP, PirateNet, FactorizedLinear)}
+"""The decoders by the name their :meth:`config` records."""
+
+
+def decoder_from_config(config: Mapping[str, Any]) -> nn.Module:
+    """Rebuild a decoder from its ``config()`` (``{"name": ..., <options>}``).
+
+    Example:
+        >>> net = PirateNet(16, hidden=32, blocks=2)
+        >>> type(decoder_from_config(net.config())).__name__
+        'PirateNet'
+    """
+    options = dict(config)
+    name = options.pop("name", None)
+    if name not in DECODERS:
+        raise ValueError(f"unknown decoder {name!r} in the config; known: {', '.join(DECODERS)}")
+    return DECODERS[name](**options)

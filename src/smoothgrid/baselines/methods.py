@@ -1,7 +1,7 @@
 """The methods the benchmarks compare: published baselines and smoothgrid's own fields.
 
 Each method builds a :class:`~smoothgrid.Field` with the derivative method of its paper in
-``field.default_derivatives`` (which :func:`smoothgrid.solve` uses when given no
+``field.derivatives`` (which :func:`smoothgrid.solve` uses when given no
 ``derivatives``), and recommends solver settings (:func:`settings`). Sizes: ``"small"`` for a
 CPU, ``"paper"`` for the published comparisons on a GPU.
 """
@@ -135,7 +135,9 @@ def _dense_log2(max_res: int, dim: int) -> int:
     return min(24, math.ceil(math.log2((max_res + 1) ** dim)))
 
 
-def _grid_method(encoding: str, dense: bool = False) -> Callable[..., Field]:
+def _grid_method(encoding: str, dense: bool = False, **fixed: Any) -> Callable[..., Field]:
+    """A builder of ``encoding``'s grid field; ``fixed``: Field options of the method."""
+
     def build(
         dim: int,
         out: int,
@@ -149,7 +151,7 @@ def _grid_method(encoding: str, dense: bool = False) -> Callable[..., Field]:
         if dense and "log2_table" not in options:
             grid["log2_table"] = _dense_log2(grid["max_res"], dim)
         enc = encodings.make(encoding, dim=dim, periodic=tuple(periodic), **grid)
-        return Field(enc, hidden=hidden, out=out, activation=activation)
+        return Field(enc, hidden=hidden, out=out, activation=activation, **fixed)
 
     return build
 
@@ -171,8 +173,9 @@ METHODS: dict[str, Method] = {
                "factorisation (jaxpi); autograd", _piratenet, "autograd", _BASELINE_LR),
         Method("pig", "Physics-Informed Gaussians: learnable Gaussian features + small MLP "
                "(Kang et al.); autograd", _pig, "autograd", {"lr": 5e-3, "decoder_lr": 1e-3}),
-        Method("ingp_fd", "linear hash grid + MLP, finite differences (Instant-NGP-FD, "
-               "Neuralangelo)", _grid_method("linear"), "fd", _GRID_PLAIN),
+        Method("ingp_fd", "linear hash grid + MLP, finite differences of one finest cell "
+               "(Instant-NGP-FD, Neuralangelo)", _grid_method("linear", fd_cells=1.0), "fd",
+               _GRID_PLAIN),
         Method("dinf_grid", "dense Gaussian-RBF grid + MLP, autograd (∂∞-Grid)",
                _grid_method("rbf", dense=True), "autograd", _GRID_PLAIN),
         Method("hermite", "smoothgrid: cubic Hermite grid (Hermite-NGP), jets",
@@ -218,7 +221,7 @@ def make(
     size: str = "small",
     **options: Any,
 ) -> Field:
-    """Build method ``name``'s field, its paper's derivatives in ``field.default_derivatives``.
+    """Build method ``name``'s field, its paper's derivatives in ``field.derivatives``.
 
     Args:
         name: one of :func:`names`.
@@ -236,12 +239,12 @@ def make(
 
     Example:
         >>> field = make("siren", dim=2)
-        >>> field.default_derivatives
+        >>> field.derivatives
         'autograd'
     """
     method = _method(name)
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}, got {size!r}")
     field_ = method.build(dim, out, tuple(periodic), size == "paper", **options)
-    field_.default_derivatives = method.derivatives
+    field_.derivatives = method.derivatives
     return field_

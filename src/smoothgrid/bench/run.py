@@ -123,12 +123,12 @@ def _one_run(
         size=suite.size,
     )  # fmt: skip
     if derivatives is not None:
-        field.default_derivatives = derivatives
+        field.derivatives = derivatives
     settings = {**baselines.settings(name), **budget, "batch": suite.batch, "seed": seed}
     record: dict[str, Any] = {
         "problem": spec.label,
         "method": method,
-        "derivatives": field.default_derivatives,
+        "derivatives": field.derivatives,
         "seed": seed,
         "params": sum(p.numel() for p in field.parameters()),
     }

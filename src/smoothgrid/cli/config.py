@@ -57,7 +57,7 @@ def unknown(what: str, word: str, known: Sequence[str]) -> ConfigError:
 
 
 def _parameters(obj: Any) -> set[str]:
-    skip = {"self", "args", "kwargs", "dim", "name", "encoding", "out", "constraint"}
+    skip = {"self", "args", "kwargs", "encoding", "constraint"}
     return {
         p.name
         for p in inspect.signature(obj).parameters.values()
@@ -66,16 +66,16 @@ def _parameters(obj: Any) -> set[str]:
 
 
 def _encoding_keys() -> set[str]:
-    """Options any encoding takes: ``make``'s, the base class's and each encoding's own."""
+    """Options any encoding takes: ``make``'s and each encoding class's own."""
     keys = {"name"} | _parameters(encodings_module.make)
     for obj in vars(encodings_module).values():
-        if isinstance(obj, type) and issubclass(obj, encodings_module.GridEncoding):
+        if isinstance(obj, type) and issubclass(obj, encodings_module.Encoding):
             keys |= _parameters(obj.__init__)
     return keys
 
 
 def field_keys() -> set[str]:
-    """Options of the ``field`` section."""
+    """Options of the ``field`` section (those of :class:`~smoothgrid.Field`)."""
     return _parameters(Field.__init__)
 
 

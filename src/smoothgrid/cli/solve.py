@@ -80,15 +80,18 @@ def _configure(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
 
 def build_field(problem, config: Mapping[str, Any]) -> Field:
-    """The field of a configuration's ``encoding`` and ``field`` sections."""
-    options = dict(config["encoding"])
-    name = options.pop("name")
-    if name not in encodings_module.names():
-        raise unknown("encoding", name, encodings_module.names())
-    options.setdefault("periodic", tuple(problem.periodic))
+    """The field of a configuration's ``encoding`` and ``field`` sections: all of a field's
+    recorded options (a run's ``config.yaml``), or some of them, the rest from the problem
+    (its dimension, periodic axes and outputs) and the defaults."""
+    encoding = {"dim": problem.domain.dim, "periodic": list(problem.periodic),
+                **config["encoding"]}  # fmt: skip
+    name = encoding.get("name")
+    known = encodings_module.names() + encodings_module.coordinate_names()
+    if name not in known:
+        raise unknown("encoding", str(name), known)
+    field = {"out": len(problem.outputs), **config["field"]}
     try:
-        enc = encodings_module.make(name, dim=problem.domain.dim, **options)
-        return Field(enc, out=len(problem.outputs), **config["field"])
+        return Field.from_config({"encoding": encoding, "field": field})
     except (TypeError, ValueError) as error:
         raise ConfigError(f"cannot build the {name!r} field: {error}") from None
 

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from ..jet import Jet, _check_order
-from ..kernels import IMPLS, encode_jet, triton_available, unsupported_reason
+from .. import kernels
+from ..jet import Jet, MultiIndex, _check_order, derivative_multi_indices
 from .contract import gather_contract
 from .grid import (
+    HASH_PRIMES,
     LevelLayout,
     dense_index,
     hash_index,
@@ -35,35 +35,7 @@ from .grid import (
 )
 from .protocol import Encoding
 
-__all__ = ["GridEncoding", "MultiIndex", "derivative_multi_indices"]
-
-MultiIndex = tuple[int, ...]
-"""Derivative counts per axis, e.g. ``(1, 0)`` = d/dx, ``(0, 2)`` = d2/dy2."""
-
-
-def derivative_multi_indices(
-    dim: int, order: int, hessian: bool, lap_axes: Sequence[int] | None
-) -> list[MultiIndex]:
-    """The multi-indices a jet of this kind needs, in component order.
-
-    Order: the value; then ``d/dx_i`` for each axis; then either the Hessian's upper triangle
-    ``(i <= j)`` row by row, or ``d2/dx_i2`` for ``i`` in ``lap_axes`` (summed into the Laplacian).
-    """
-    unit = [tuple(int(k == i) for k in range(dim)) for i in range(dim)]
-    out: list[MultiIndex] = [(0,) * dim]
-    if order >= 1:
-        out += unit
-    if order == 2:
-        if hessian:
-            out += [
-                tuple(a + b for a, b in zip(unit[i], unit[j]))
-                for i in range(dim)
-                for j in range(i, dim)
-            ]
-        else:
-            axes = range(dim) if lap_axes is None else lap_axes
-            out += [tuple(2 * u for u in unit[i]) for i in axes]
-    return out
+__all__ = ["GridEncoding"]
 
 
 class GridEncoding(Encoding):
@@ -76,7 +48,8 @@ class GridEncoding(Encoding):
         min_res, max_res: cells per axis of the coarsest and finest level.
         log2_table: log2 of ``T``, the rows per level; a level with more vertices is hashed.
         bounds: ``(lo, hi)`` of the input box in domain coordinates, each a number or ``d``
-            numbers; default the unit box. :meth:`set_bounds` changes it later.
+            numbers; ``None``: the unit box ``[0, 1]^d`` until :meth:`set_bounds` gives
+            another (see :class:`~smoothgrid.encodings.Encoding`).
         offset: shift each level by a different fraction of a cell (tcnn / PIXEL).
         periodic: axes on which the encoding is periodic with the box's extent as period: the
             grid wraps around, so values and every derivative match across the box's faces.
@@ -109,9 +82,9 @@ class GridEncoding(Encoding):
         impl: str = "auto",
     ) -> None:
         super().__init__(dim, bounds=bounds, periodic=periodic, clamp=clamp)
-        if impl not in IMPLS:
-            raise ValueError(f"impl must be one of {', '.join(IMPLS)}; got {impl!r}")
-        if impl == "triton" and not triton_available():
+        if impl not in kernels.IMPLS:
+            raise ValueError(f"impl must be one of {', '.join(kernels.IMPLS)}; got {impl!r}")
+        if impl == "triton" and not kernels.triton_available():
             raise ValueError("impl='triton' needs Triton (pip install triton)")
         self.impl = impl
         if not isinstance(levels, int) or levels < 1:
@@ -130,6 +103,7 @@ class GridEncoding(Encoding):
         self.register_buffer("_offset", torch.tensor(self.offsets, dtype=torch.float64))
         self.register_buffer("level_mask", torch.ones(levels, dtype=torch.bool))
         self.register_buffer("level_scale", torch.ones(levels, dtype=torch.float64))
+        self.register_buffer("level_weight", torch.ones(levels, dtype=torch.float64))
         self._active = list(range(levels))
 
     # --------------------------------------------------------------- set-up API
@@ -182,7 +156,33 @@ class GridEncoding(Encoding):
             raise ValueError(f"level scale needs {self.levels} positive numbers")
         self.level_scale.copy_(scale_t)
 
+    def set_level_weights(self, weights: Sequence[float] | Tensor) -> None:
+        """Soft curriculum: multiply level ``l``'s features by ``weights[l]`` in ``[0, 1]``.
+
+        Unlike :meth:`set_level_mask`, a weight fades a level in gradually (e.g.
+        :func:`smoothgrid.train.curriculum.barf_level_weights`); its table's gradient is scaled
+        by the same weight. A level of weight 0 is still computed (mask it to skip it).
+        Honoured by the PyTorch path and the kernels alike.
+
+        Args:
+            weights: ``L`` numbers in ``[0, 1]``.
+        """
+        weights_t = torch.as_tensor(weights, dtype=torch.float64).flatten()
+        if weights_t.numel() != self.levels or not bool(
+            ((weights_t >= 0) & (weights_t <= 1)).all()
+        ):
+            raise ValueError(
+                f"level weights need {self.levels} numbers in [0, 1], got {weights_t.tolist()}"
+            )
+        self.level_weight.copy_(weights_t)
+
+    def _feature_scale(self) -> Tensor:
+        """``(L,)`` float64 factor on each level's features: step scale times soft weight."""
+        return self.level_scale * self.level_weight
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A state dict saved before soft level weights existed has all levels at weight 1.
+        state_dict.setdefault(prefix + "level_weight", torch.ones_like(self.level_weight))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         self._active = [i for i, on in enumerate(self.level_mask.tolist()) if on]
 
@@ -201,18 +201,6 @@ class GridEncoding(Encoding):
         """``(d,)`` edge of the finest active level's cells, in domain units."""
         extent = self.bounds[1] - self.bounds[0]
         return extent / self.resolutions[self._active[-1]]
-
-    def config(self) -> dict[str, Any]:
-        """``name``, ``levels``, ``features``, ``min_res``, ``max_res``, ``log2_table`` (the
-        arguments of :func:`smoothgrid.encodings.make`)."""
-        return {
-            "name": self.name,
-            "levels": self.levels,
-            "features": self.features,
-            "min_res": self.resolutions[0],
-            "max_res": self.resolutions[-1],
-            "log2_table": self.log2_table,
-        }
 
     def extra_repr(self) -> str:
         return (
@@ -264,18 +252,77 @@ class GridEncoding(Encoding):
     """``M``, coefficients per vertex and feature."""
 
     def kernel_step(self) -> str | None:
-        """The interpolation's name in :data:`smoothgrid.kernels.tensor_product.STEPS` if a
-        fused kernel implements this encoding with its current options, else ``None``."""
+        """The interpolation's name in :data:`smoothgrid.kernels.STEPS` if a fused kernel
+        implements this encoding with its current options, else ``None``."""
         return None
+
+    def kernel_unsupported_reason(self, x: Tensor) -> str | None:
+        """Why the fused kernel cannot encode the points ``x: (B, d)``, or ``None`` if it can
+        (see :func:`smoothgrid.kernels.unsupported_reason`)."""
+        return kernels.unsupported_reason(x, list(self.tables), self.kernel_step())
 
     def _use_kernel(self, unit: Tensor) -> bool:
         """Whether :meth:`_encode` runs the fused kernel (see the ``impl`` option)."""
         if self.impl == "torch" or (self.impl == "auto" and unit.device.type != "cuda"):
             return False
-        reason = unsupported_reason(self, unit)
+        reason = self.kernel_unsupported_reason(unit)
         if reason is not None and self.impl == "triton":
-            raise ValueError(f"impl='triton' cannot run this call: {reason}")
+            raise ValueError(f"impl='triton' cannot run the {self.name!r} encoding here: {reason}")
         return reason is None
+
+    def _kernel_encode(
+        self, unit: Tensor, order: int, hessian: bool, lap_axes: tuple[int, ...] | None
+    ) -> Tensor:
+        """``(K, B, La, F)`` from :func:`smoothgrid.kernels.encode_jet` on this encoding's table
+        and active levels."""
+        level_f, level_i = self._kernel_levels(unit.device)
+        return kernels.encode_jet(
+            unit,
+            self.tables[0],
+            level_f,
+            level_i,
+            step=self.kernel_step(),
+            primes=HASH_PRIMES,
+            order=order,
+            hessian=hessian,
+            lap_axes=lap_axes,
+            periodic=self.periodic,
+        )
+
+    def _kernel_levels(self, device: torch.device) -> tuple[Tensor, Tensor]:
+        """The active levels as the kernels take them: ``(La, 8)`` floats (from the buffers on
+        their device at every call, without a host copy, so a changed box or level scale takes
+        effect at once and the call can be captured in a CUDA graph) and ``(La, 8)`` integers
+        (built once per device and set of active levels)."""
+        index = self._cached_levels("index", device, lambda: torch.tensor(self._active))
+        res = self._resolution.index_select(0, index)
+        level_f = kernels.level_floats(
+            res,
+            self._offset.index_select(0, index),
+            self._feature_scale().index_select(0, index),
+            res[:, None] / (self.bounds[1] - self.bounds[0]),
+        )
+        layout = self.layouts[0]
+        level_i = self._cached_levels(
+            "ints",
+            device,
+            lambda: kernels.level_ints(
+                [int(self._max_cell[i]) for i in self._active],
+                [layout.dense[i] for i in self._active],
+                [layout.start[i] for i in self._active],
+                layout.table_size,
+                [layout.vertices[i] for i in self._active],
+            ),
+        )
+        return level_f, level_i
+
+    def _cached_levels(self, what: str, device: torch.device, build) -> Tensor:
+        """A tensor that depends only on the active levels, built once per device."""
+        cache = self.__dict__.setdefault("_kernel_cache", {})
+        key = (what, tuple(self._active), str(device))
+        if key not in cache:
+            cache[key] = build().to(device)
+        return cache[key]
 
     def _weights(
         self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]
@@ -288,7 +335,8 @@ class GridEncoding(Encoding):
         Args:
             t: ``(d, La, B)`` position inside the cell, in ``[0, 1]`` (cells are unit length).
             valid: ``(V, La, B)`` which neighbours exist (``None``: all do).
-            multi: derivative multi-indices wanted (see :func:`derivative_multi_indices`).
+            multi: derivative multi-indices wanted (see
+                :func:`smoothgrid.jet.derivative_multi_indices`).
 
         Yields:
             Per multi-index, in order, ``(V, M, La, B)``: ``d^beta w_{v,m} / dt^beta``.
@@ -320,7 +368,7 @@ class GridEncoding(Encoding):
         weights = (
             self._weights(t, valid, multi) if step is None else self._weights(t, valid, multi, step)
         )
-        level_scale = self.level_scale[self._active].to(scale.dtype)
+        level_scale = self._feature_scale()[self._active].to(scale.dtype)
         for j, (beta, w) in enumerate(zip(multi, weights)):
             factor = level_scale
             for axis, k in enumerate(beta):
@@ -345,7 +393,7 @@ class GridEncoding(Encoding):
         """``(K, B, L, F)``: the jet components of every level's features at unit-box points."""
         active = self._active
         if self._use_kernel(unit):
-            return self._fill_inactive(encode_jet(self, unit, order, hessian, lap_axes))
+            return self._fill_inactive(self._kernel_encode(unit, order, hessian, lap_axes))
         dtype, device = unit.dtype, unit.device
         res = self._resolution[active].to(dtype)
         shift = self._offset[active].to(dtype)

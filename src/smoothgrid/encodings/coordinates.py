@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -78,9 +77,6 @@ class IdentityEncoding(Encoding):
     def out_features(self) -> int:
         """Features per point: :attr:`embedding_features`."""
         return self.embedding_features
-
-    def config(self) -> dict[str, Any]:
-        return {"name": self.name, "periodic": list(self.periodic)}
 
     def _embed(self, unit: Jet) -> Jet:
         """``unit`` jet (``C = d``) -> the ``[-1, 1]`` / ``(cos, sin)`` embedding jet."""
@@ -161,9 +157,6 @@ class FourierEncoding(IdentityEncoding):
     def out_features(self) -> int:
         """``2 m``."""
         return 2 * self.frequencies
-
-    def config(self) -> dict[str, Any]:
-        return {**super().config(), "frequencies": self.frequencies, "scale": self.scale}
 
     def _features(self, unit: Jet) -> Jet:
         z = linear(self._embed(unit), (2.0 * math.pi) * self.B.to(unit.value.dtype))

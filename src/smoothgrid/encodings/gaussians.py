@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import nn
@@ -83,9 +82,6 @@ class GaussianEncoding(IdentityEncoding):
     def out_features(self) -> int:
         """``F``."""
         return self.features
-
-    def config(self) -> dict[str, Any]:
-        return {"name": self.name, "gaussians": self.gaussians, "features": self.features}
 
     def _features(self, unit: Jet) -> Jet:
         """``unit`` jet (``C = d``) -> the feature jet (``C = F``)."""

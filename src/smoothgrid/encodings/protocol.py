@@ -3,33 +3,42 @@ encoding: the input box, the map to the unit box, features with their jets, and 
 
 :class:`Encoding` owns the input box (``bounds``, :meth:`set_bounds`, :meth:`to_unit`) and
 validation; a subclass supplies :attr:`out_features`, :meth:`encode_unit` and :meth:`jet`. The
-grid hooks (:attr:`levels`, :meth:`set_level_mask`, :meth:`set_level_scale`,
-:meth:`cell_size`) describe an encoding without grid levels here (``levels = 0``);
+grid hooks (:attr:`levels`, :meth:`set_level_mask`, :meth:`set_level_weights`,
+:meth:`set_level_scale`, :meth:`cell_size`) describe an encoding without grid levels here
+(``levels = 0``);
 :class:`~smoothgrid.encodings.base.GridEncoding` overrides them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from ..jet import Jet
+from ..options import RecordsOptions
 
 __all__ = ["Encoding"]
 
 
-class Encoding(nn.Module):
+class Encoding(nn.Module, RecordsOptions):
     """Base class of every encoding ``x (B, d) -> features (B, out_features)``.
 
     Args:
         dim: input dimension ``d`` in 1..4.
         bounds: ``(lo, hi)`` of the input box in domain coordinates, each a number or ``d``
-            numbers; default the unit box. :meth:`set_bounds` changes it later.
+            numbers. ``None``: **the unit box** ``[0, 1]^d`` until :meth:`set_bounds` gives
+            another (:attr:`has_bounds` stays ``False``, and :func:`smoothgrid.solve` then
+            adopts the problem's box). Points outside the box raise an error naming it.
         periodic: axes on which the encoding is periodic with the box's extent as period.
         clamp: clamp points outside the box onto it instead of raising an error.
+
+    Every constructor option is recorded (:class:`~smoothgrid.options.RecordsOptions`):
+    :meth:`config` is ``{"name": ..., "dim": ..., <all options>}`` and
+    :func:`smoothgrid.encodings.from_config` rebuilds an equal encoding from it (the tables come
+    from a state dict). ``bounds`` is recorded as given; a box set later by :meth:`set_bounds`
+    lives in the state dict (the ``bounds`` buffer).
     """
 
     name: str = "encoding"
@@ -83,10 +92,6 @@ class Encoding(nn.Module):
         coordinates: a :class:`~smoothgrid.jet.Jet` with ``C = out_features`` channels."""
         raise NotImplementedError
 
-    def config(self) -> dict[str, Any]:
-        """The settings that rebuild this encoding's shape (recorded in ``config.yaml``)."""
-        return {"name": self.name}
-
     # --------------------------------------------------------------- grid hooks
     @property
     def active_levels(self) -> list[int]:
@@ -96,6 +101,10 @@ class Encoding(nn.Module):
     def set_level_mask(self, mask: Sequence[bool] | Tensor) -> None:
         """Choose the active grid levels; an encoding without levels has nothing to mask."""
         raise ValueError(f"the {self.name!r} encoding has no grid levels to mask")
+
+    def set_level_weights(self, weights: Sequence[float] | Tensor) -> None:
+        """Soft per-level weights; an encoding without levels has nothing to weigh."""
+        raise ValueError(f"the {self.name!r} encoding has no grid levels to weigh")
 
     def set_level_scale(self, scale: Sequence[float] | Tensor) -> None:
         """Per-level feature scales; an encoding without levels accepts only an empty list."""
@@ -176,9 +185,11 @@ class Encoding(nn.Module):
             if not bool(torch.isfinite(x).all()):
                 raise ValueError("x contains NaN or infinite coordinates")
             n = int(((unit < -tol) | (unit > 1.0 + tol)).any(1).sum())
+            which = "" if self.has_bounds else " (the default unit box: no bounds were given)"
             raise ValueError(
                 f"{n} of {x.shape[0]} points lie outside the encoding's box "
-                f"lo={lo.tolist()}, hi={hi.tolist()}; fix the points, call set_bounds, or "
-                "build the encoding with clamp=True"
+                f"lo={lo.tolist()}, hi={hi.tolist()}{which}; fix the points, call "
+                "set_bounds(lo, hi) or build the encoding with bounds=(lo, hi), or build it "
+                "with clamp=True"
             )
         return unit

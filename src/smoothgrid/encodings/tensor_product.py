@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import torch
 from torch import Tensor
 
-from ..jet import Derivatives
-from .base import GridEncoding, MultiIndex
+from ..jet import Derivatives, MultiIndex
+from .base import GridEncoding
 
 __all__ = [
     "LinearEncoding",
@@ -164,12 +163,19 @@ class LinearEncoding(_TwoVertexEncoding):
     Args:
         st_lambda: if > 0, features keep the exact forward value of ``linear`` while their
             derivatives become ``grad linear + st_lambda * grad smooth``:
-            ``h = h_lin + st_lambda * (h_s - detach(h_s))`` with ``h_s`` the ``st_smooth``
-            interpolation. This smooths the gradients that flow to the input (camera poses in
-            NeRF) and to the table, but it changes gradients, not values: the jet's derivatives
-            are not the derivatives of the values it returns. **Never feed it to a PDE
-            residual**; its jet refuses order 2.
-        st_smooth: the smooth step of the straight-through term (``cosine``, as Heo et al.).
+            ``h = h_lin + st_lambda * (h_s - detach(h_s))`` with ``h_s`` a smooth
+            interpolation of the same table (see ``st_mode``). This smooths the gradients that
+            flow to the input (camera poses in NeRF) and to the table, but it changes gradients,
+            not values: the jet's derivatives are not the derivatives of the values it returns.
+            **Never feed it to a PDE residual**; its jet refuses order 2.
+        st_smooth: the smooth step ``s`` of the straight-through term (``cosine``, as Heo et
+            al.; or ``smoothstep``, ``quintic``).
+        st_mode: how ``h_s`` is smoothed. ``"axis"``: each axis factor of a corner weight,
+            ``w_i = prod_k s(t_k) or 1 - s(t_k)`` (the ``st_smooth`` encoding itself: weights
+            that sum to 1, gradient zero at the vertices). ``"corner"``: each *corner* weight
+            of the linear interpolation, ``w_i = s(prod_k t_k or 1 - t_k)`` (Heo et al.: for
+            cosine ``(1 - cos(pi w_i)) / 2``; the weights no longer sum to 1, and the gradient
+            is ``s'(w_i) grad w_i``).
         Other arguments: see :class:`~smoothgrid.encodings.base.GridEncoding`.
     """
 
@@ -177,7 +183,13 @@ class LinearEncoding(_TwoVertexEncoding):
     step = "linear"
 
     def __init__(
-        self, dim: int, *args, st_lambda: float = 0.0, st_smooth: str = "cosine", **kwargs
+        self,
+        dim: int,
+        *args,
+        st_lambda: float = 0.0,
+        st_smooth: str = "cosine",
+        st_mode: str = "axis",
+        **kwargs,
     ):
         super().__init__(dim, *args, **kwargs)
         if st_lambda < 0:
@@ -186,8 +198,11 @@ class LinearEncoding(_TwoVertexEncoding):
             raise ValueError(
                 f"st_smooth must be one of smoothstep, quintic, cosine; got {st_smooth!r}"
             )
+        if st_mode not in ("axis", "corner"):
+            raise ValueError(f"st_mode must be 'axis' or 'corner', got {st_mode!r}")
         self.st_lambda = float(st_lambda)
         self.st_smooth = st_smooth
+        self.st_mode = st_mode
 
     def kernel_step(self) -> str | None:
         return None if self.st_lambda > 0 else "linear"
@@ -202,10 +217,29 @@ class LinearEncoding(_TwoVertexEncoding):
                 "'quintic', 'hermite' or 'rbf' for PDE residuals"
             )
         lin = super()._components(t, valid, order, False, lap_axes, scale, "linear")
-        smooth = super()._components(t, valid, order, False, lap_axes, scale, self.st_smooth)
+        step = self.st_smooth if self.st_mode == "axis" else "corner"
+        smooth = super()._components(t, valid, order, False, lap_axes, scale, step)
         # Last component: the smooth value, turned into the zero-valued straight-through term
         # after the contraction (see _contract).
         return torch.cat([lin[:1], lin[1:] + self.st_lambda * smooth[1:], smooth[:1]])
+
+    def _weights(
+        self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex], step: str | None = None
+    ) -> Iterator[Tensor]:
+        if step != "corner":
+            return super()._weights(t, valid, multi, step)
+        return self._corner_weights(t, valid, multi)
+
+    def _corner_weights(
+        self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]
+    ) -> Iterator[Tensor]:
+        """``s(w_i)`` of each linear corner weight ``w_i`` and its first derivatives
+        ``s'(w_i) d w_i`` (``st_mode="corner"``; order <= 1)."""
+        linear_weights = list(super()._weights(t, valid, multi, "linear"))
+        w = linear_weights[multi.index((0,) * self.dim)]
+        smooth, slope, _ = SMOOTH_STEPS[self.st_smooth](w)
+        for beta, dw in zip(multi, linear_weights):
+            yield smooth if sum(beta) == 0 else slope * dw
 
     def _contract(self, weights: Tensor, coords: Tensor) -> Tensor:
         out = super()._contract(weights, coords)
@@ -301,18 +335,6 @@ class HermiteEncoding(GridEncoding):
 
     def kernel_step(self) -> str | None:
         return "hermite" if self.mixed else None
-
-    def config(self) -> dict[str, Any]:
-        """The grid's arguments (see the base class) and the Hermite options that differ from
-        their defaults (``log2_tables``, ``deriv_init``, ``mixed``)."""
-        config = super().config()
-        if self.log2_tables is not None:
-            config["log2_tables"] = list(self.log2_tables)
-        if self.deriv_init != 1e-2:
-            config["deriv_init"] = self.deriv_init
-        if not self.mixed:
-            config["mixed"] = False
-        return config
 
     def _weights(
         self, t: Tensor, valid: Tensor | None, multi: list[MultiIndex]

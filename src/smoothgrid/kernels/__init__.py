@@ -1,9 +1,14 @@
-"""Optional GPU kernels, with the PyTorch encodings as their reference.
+"""Optional GPU kernels on plain tensors, with the PyTorch encodings as their reference.
 
-The tensor-product encodings (``hermite``, ``linear``, ``smoothstep``, ``cosine``, ``quintic``) in
-1 to 3 dimensions have a fused Triton kernel for their jet (value, gradient, Hessian or
-Laplacian) and for the gradient of those components with respect to the table. An encoding's
-``impl`` option (the implementation) picks the path:
+The tensor-product interpolations (``hermite``, ``linear``, ``smoothstep``, ``cosine``,
+``quintic``) in 1 to 3 dimensions have a fused Triton kernel for their jet (value, gradient,
+Hessian or Laplacian) and for the gradient of those components with respect to the table.
+:func:`encode_jet` takes only tensors (points, the table, per-level numbers packed by
+:func:`level_floats` and :func:`level_ints`) and compile-time options (the interpolation step,
+the jet wanted, the periodic axes, the hash primes); an encoding builds them and calls it, so
+this package imports nothing from :mod:`smoothgrid.encodings`.
+
+An encoding's ``impl`` option (the implementation) picks the path:
 
 * ``"auto"`` (default): the kernel for CUDA tensors when Triton is installed and the call is
   supported (:func:`unsupported_reason` is ``None``), the PyTorch path otherwise (CPU tensors
@@ -22,21 +27,32 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:
-    from ..encodings.base import GridEncoding
-
-__all__ = ["IMPLS", "triton_available", "interpreted", "unsupported_reason", "encode_jet"]
+__all__ = [
+    "IMPLS",
+    "STEPS",
+    "triton_available",
+    "interpreted",
+    "unsupported_reason",
+    "level_floats",
+    "level_ints",
+    "encode_jet",
+]
 
 IMPLS = ("auto", "torch", "triton")
 """Values of an encoding's ``impl`` option (its implementation)."""
 
+STEPS = ("linear", "smoothstep", "cosine", "quintic", "hermite")
+"""Interpolations the kernels implement; a step's compile-time code is its index here."""
+
 _BLOCK = 128
 """Points per program."""
+
+_COLUMNS = 8
+"""Columns of the per-level tensors (3 + up to 3 axes, padded)."""
 
 
 def triton_available() -> bool:
@@ -49,25 +65,27 @@ def interpreted() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
-def unsupported_reason(encoding: GridEncoding, unit: Tensor) -> str | None:
-    """Why the kernel cannot encode ``unit`` with ``encoding``, or ``None`` if it can.
+def unsupported_reason(unit: Tensor, tables: Sequence[Tensor], step: str | None) -> str | None:
+    """Why the kernel cannot encode ``unit``, or ``None`` if it can.
 
     Args:
-        encoding: the grid encoding.
         unit: ``(B, d)`` points in the unit box.
+        tables: the encoding's tables, each ``(R, M, F)``; the kernel reads exactly one.
+        step: the interpolation, one of :data:`STEPS`, or ``None`` for one no kernel
+            implements.
     """
-    step = encoding.kernel_step()
-    if step is None:
-        return f"the {encoding.name!r} encoding with these options has no kernel"
-    if not 1 <= encoding.dim <= 3:
-        return f"the kernels cover 1 to 3 dimensions, not {encoding.dim}"
-    if len(encoding.tables) != 1:
+    if step not in STEPS:
+        return "no kernel implements this interpolation with these options"
+    dim = unit.shape[-1]
+    if not 1 <= dim <= 3:
+        return f"the kernels cover 1 to 3 dimensions, not {dim}"
+    if len(tables) != 1:
         return "the kernels need one table per encoding (not separate Hermite tables)"
-    table = encoding.tables[0]
-    if encoding.features & (encoding.features - 1):
-        return f"the kernels need a power-of-two number of features, not {encoding.features}"
-    if table.dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
-        return f"the kernels do not support {table.dtype} tables"
+    features = tables[0].shape[-1]
+    if features & (features - 1):
+        return f"the kernels need a power-of-two number of features, not {features}"
+    if tables[0].dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+        return f"the kernels do not support {tables[0].dtype} tables"
     if unit.requires_grad:
         return "the kernels compute no gradient with respect to the points"
     if not triton_available():
@@ -77,49 +95,56 @@ def unsupported_reason(encoding: GridEncoding, unit: Tensor) -> str | None:
     return None
 
 
-def _level_floats(encoding: GridEncoding, dtype: torch.dtype) -> Tensor:
-    """``(La, 8)`` per active level: resolution, shift, feature scale, ``N_l / extent_i``.
+def level_floats(
+    resolution: Tensor, shift: Tensor, feature_scale: Tensor, cells_per_unit: Tensor
+) -> Tensor:
+    """Pack the floating-point facts of the levels a call encodes.
 
-    Built from the encoding's buffers on their device without host copies or synchronisation
-    (so it can be captured in a CUDA graph), so a changed box or level scale takes effect at
-    once.
+    Args:
+        resolution: ``(La,)`` cells per axis ``N_l``.
+        shift: ``(La,)`` the level's offset in cells.
+        feature_scale: ``(La,)`` factor on the level's features.
+        cells_per_unit: ``(La, d)`` cells per domain unit ``N_l / extent_i`` (the chain rule of
+            the box map).
+
+    Returns:
+        ``(La, 8)``: those columns, zero-padded. Built on the inputs' device without host copies,
+        so it can be captured in a CUDA graph.
     """
-    index = _cached(encoding, "active_index", encoding._resolution.device, _active_index)
-    res = encoding._resolution.index_select(0, index)
-    extent = encoding.bounds[1] - encoding.bounds[0]
+    La, d = cells_per_unit.shape
     columns = [
-        res[:, None],
-        encoding._offset.index_select(0, index)[:, None],
-        encoding.level_scale.index_select(0, index)[:, None],
-        res[:, None] / extent,
-        res.new_zeros(len(index), 5 - encoding.dim),
+        resolution[:, None],
+        shift[:, None],
+        feature_scale[:, None],
+        cells_per_unit,
+        cells_per_unit.new_zeros(La, _COLUMNS - 3 - d),
     ]
-    return torch.cat(columns, dim=1).to(dtype)
+    return torch.cat([c.to(cells_per_unit.dtype) for c in columns], dim=1)
 
 
-def _cached(encoding: GridEncoding, what: str, device: torch.device, build) -> Tensor:
-    """A tensor that depends only on the encoding's active levels, built once per device."""
-    cache = encoding.__dict__.setdefault("_kernel_cache", {})
-    key = (what, tuple(encoding.active_levels), str(device))
-    if key not in cache:
-        cache[key] = build(encoding).to(device)
-    return cache[key]
+def level_ints(
+    max_cell: Sequence[int],
+    dense: Sequence[bool],
+    start: Sequence[int],
+    table_size: int,
+    vertices: Sequence[Sequence[int]],
+) -> Tensor:
+    """Pack the integer facts of the levels a call encodes.
 
+    Args:
+        max_cell: per level, the largest cell index on an axis.
+        dense: per level, whether it is stored densely (else hashed into ``table_size`` rows).
+        start: per level, its first row in the table.
+        table_size: ``T``, the rows of a hashed level.
+        vertices: per level, the vertices on each axis (the dense strides and the periodic wrap).
 
-def _active_index(encoding: GridEncoding) -> Tensor:
-    return torch.tensor(encoding.active_levels, dtype=torch.int64)
-
-
-def _level_ints(encoding: GridEncoding) -> Tensor:
-    """``(La, 8)`` int64 per active level: max cell, dense flag, first row, hashed rows ``T``,
-    vertices per axis."""
-    layout = encoding.layouts[0]
+    Returns:
+        ``(La, 8)`` int64 on the CPU: max cell, dense flag, first row, ``T``, vertices per axis.
+    """
     rows = []
-    for i in encoding.active_levels:
-        max_cell = encoding.resolutions[i] - 1 + (encoding.offsets[i] > 0.0)
-        row = [max_cell, int(layout.dense[i]), layout.start[i], layout.table_size]
-        row += list(layout.vertices[i])
-        rows.append(row + [0] * (8 - len(row)))
+    for cell, is_dense, first, verts in zip(max_cell, dense, start, vertices):
+        row = [int(cell), int(is_dense), int(first), int(table_size), *map(int, verts)]
+        rows.append(row + [0] * (_COLUMNS - len(row)))
     return torch.tensor(rows, dtype=torch.int64)
 
 
@@ -163,39 +188,53 @@ class _EncodeJet(torch.autograd.Function):
 
 
 def encode_jet(
-    encoding: GridEncoding,
     unit: Tensor,
+    table: Tensor,
+    level_f: Tensor,
+    level_i: Tensor,
+    *,
+    step: str,
+    primes: Sequence[int],
     order: int,
-    hessian: bool,
-    lap_axes: Sequence[int] | None,
+    hessian: bool = False,
+    lap_axes: Sequence[int] | None = None,
+    periodic: Sequence[int] = (),
 ) -> Tensor:
-    """The kernel twin of ``GridEncoding._encode`` restricted to the active levels.
+    """Jet components of a tensor-product grid's features, fused (the kernel twin of
+    ``GridEncoding._encode``).
 
     Args:
-        encoding: a tensor-product grid encoding (see :func:`unsupported_reason`).
-        unit: ``(B, d)`` points in the unit box.
-        order, hessian, lap_axes: the jet wanted (see ``GridEncoding.jet``).
+        unit: ``(B, d)`` points in the unit box, ``d`` in 1..3.
+        table: ``(R, M, F)`` coefficients: ``M`` per vertex (1, or ``2**d`` for Hermite),
+            ``F`` features (a power of two).
+        level_f: ``(La, 8)`` from :func:`level_floats`, on ``unit``'s device.
+        level_i: ``(La, 8)`` from :func:`level_ints`, on ``unit``'s device.
+        step: the interpolation, one of :data:`STEPS`.
+        primes: the spatial hash's primes, one per axis at least.
+        order, hessian, lap_axes: the jet wanted, its components ordered by
+            :func:`smoothgrid.jet.derivative_multi_indices` (the Laplacian summed into one).
+        periodic: axes on which vertex coordinates wrap around.
 
     Returns:
-        ``(K, B, La, F)`` jet components of the active levels' features, float64 for a float64
-        table and float32 otherwise (half-precision tables are read and accumulated in float32).
+        ``(K, B, La, F)`` jet components in domain units, float64 for a float64 table and
+        float32 otherwise (half-precision tables are read and accumulated in float32);
+        differentiable with respect to ``table`` only.
     """
-    from .tensor_product import STEPS, component_spec
+    from .tensor_product import component_spec
 
-    table = encoding.tables[0]
+    dim = unit.shape[1]
     compute = torch.float64 if table.dtype == torch.float64 else torch.float32
-    spec, K, NT = component_spec(encoding.dim, order, hessian, lap_axes)
+    spec, K, NT = component_spec(dim, order, hessian, lap_axes)
     meta = dict(
-        DIM=encoding.dim,
-        M=encoding.coefficients,
-        F=encoding.features,
-        STEP=STEPS[encoding.kernel_step()],
+        DIM=dim,
+        M=table.shape[1],
+        F=table.shape[2],
+        STEP=STEPS.index(step),
         SPEC=spec,
         K=K,
         NT=NT,
-        PERIODIC=sum(1 << axis for axis in encoding.periodic),
+        PERIODIC=sum(1 << axis for axis in periodic),
+        PRIMES=tuple(int(p) for p in primes[:dim]),
     )
-    level_f = _level_floats(encoding, compute)
-    level_i = _cached(encoding, "level_ints", unit.device, _level_ints)
     points = unit.detach().to(compute).contiguous()
-    return _EncodeJet.apply(table, points, level_f, level_i, meta)
+    return _EncodeJet.apply(table, points, level_f.to(compute), level_i, meta)

@@ -26,12 +26,12 @@ from collections.abc import Sequence
 import triton
 import triton.language as tl
 
-__all__ = ["STEPS", "component_spec", "forward_kernel", "backward_kernel"]
+from ..jet import derivative_multi_indices
+from . import STEPS
 
-STEPS: dict[str, int] = {"linear": 0, "smoothstep": 1, "cosine": 2, "quintic": 3, "hermite": 4}
-"""Interpolation kinds the kernels know, by encoding step name -> compile-time code."""
+__all__ = ["component_spec", "forward_kernel", "backward_kernel"]
 
-_HERMITE: tl.constexpr = tl.constexpr(4)
+_HERMITE: tl.constexpr = tl.constexpr(STEPS.index("hermite"))
 
 
 def component_spec(
@@ -39,28 +39,20 @@ def component_spec(
 ) -> tuple[tuple[int, ...], int, int]:
     """The jet components as a flat compile-time tuple.
 
-    Components follow :func:`smoothgrid.encodings.base.derivative_multi_indices`: the value,
-    ``d/dx_i`` per axis, then the Hessian's upper triangle or one Laplacian summed over
-    ``lap_axes``.
+    Components follow :func:`smoothgrid.jet.derivative_multi_indices`: the value, ``d/dx_i``
+    per axis, then the Hessian's upper triangle, or one Laplacian whose terms are the
+    ``d2/dx_i2`` of ``lap_axes``.
 
     Returns:
         ``(spec, K, NT)``: ``spec[(c * NT + n) * dim + i]`` is the derivative count on axis ``i``
         of term ``n`` of component ``c`` (``-1`` pads unused terms), ``K`` components, ``NT``
         terms per component.
     """
-
-    def unit(*axes: int) -> tuple[int, ...]:
-        return tuple(sum(a == i for a in axes) for i in range(dim))
-
-    components: list[list[tuple[int, ...]]] = [[unit()]]
-    if order >= 1:
-        components += [[unit(i)] for i in range(dim)]
-    if order == 2:
-        if hessian:
-            components += [[unit(i, j)] for i in range(dim) for j in range(i, dim)]
-        else:
-            axes = range(dim) if lap_axes is None else lap_axes
-            components.append([unit(i, i) for i in axes])
+    multi = derivative_multi_indices(dim, order, hessian, lap_axes)
+    components = [[beta] for beta in multi]
+    if order == 2 and not hessian:
+        first = 1 + dim
+        components = components[:first] + [multi[first:]]
     terms = max(len(c) for c in components)
     spec: list[int] = []
     for comp in components:
@@ -195,9 +187,16 @@ def _level_geometry(unit_ptr, level_f_ptr, level_i_ptr, offs, mask, lvl, DIM: tl
 
 @triton.jit
 def _corner_row(
-    cells, level_i_ptr, lvl, CORNER: tl.constexpr, DIM: tl.constexpr, PERIODIC: tl.constexpr
+    cells,
+    level_i_ptr,
+    lvl,
+    CORNER: tl.constexpr,
+    DIM: tl.constexpr,
+    PERIODIC: tl.constexpr,
+    PRIMES: tl.constexpr,
 ):
-    """``(BLOCK,)`` int64 table row of corner ``CORNER`` (bit ``i`` = offset on axis ``i``)."""
+    """``(BLOCK,)`` int64 table row of corner ``CORNER`` (bit ``i`` = offset on axis ``i``):
+    dense, or the spatial hash ``XOR_i (c_i * PRIMES[i] mod 2**32) mod T``."""
     dense = tl.load(level_i_ptr + lvl * 8 + 1)
     start = tl.load(level_i_ptr + lvl * 8 + 2)
     table_size = tl.load(level_i_ptr + lvl * 8 + 3)
@@ -211,14 +210,7 @@ def _corner_row(
             c = c % n
         dense_row += c * stride
         stride = stride * n
-        if i == 0:
-            hashed = c
-        elif i == 1:
-            hashed = hashed ^ ((c * 2654435761) & 0xFFFFFFFF)
-        elif i == 2:
-            hashed = hashed ^ ((c * 805459861) & 0xFFFFFFFF)
-        else:
-            hashed = hashed ^ ((c * 3674653429) & 0xFFFFFFFF)
+        hashed = hashed ^ ((c * PRIMES[i]) & 0xFFFFFFFF)
     return tl.where(dense != 0, dense_row, hashed % table_size) + start
 
 
@@ -294,13 +286,16 @@ def forward_kernel(
     K: tl.constexpr,
     NT: tl.constexpr,
     PERIODIC: tl.constexpr,
+    PRIMES: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     """Jet components ``out (K, B, LA, F)`` of points ``unit (B, DIM)`` in the unit box.
 
     ``table (R, M, F)``; ``level_f (LA, 8)`` float: resolution, shift, feature scale and
     ``N_l / extent_i``; ``level_i (LA, 8)`` int64: max cell, dense flag, first row, hashed
-    rows ``T`` and vertices per axis. Grid: ``(cdiv(B, BLOCK), LA)``.
+    rows ``T`` and vertices per axis (see :func:`smoothgrid.kernels.level_floats` and
+    :func:`~smoothgrid.kernels.level_ints`); ``PRIMES`` the hash's primes, one per axis.
+    Grid: ``(cdiv(B, BLOCK), LA)``.
     """
     lvl = tl.program_id(1)
     # One-dimensional (BLOCK,) tensors throughout, one per feature: 2D tiles would put the
@@ -314,7 +309,7 @@ def forward_kernel(
     for _ in tl.static_range(K * F):
         acc = acc + (tl.zeros_like(ts[0]),)
     for corner in tl.static_range(2**DIM):
-        row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC)
+        row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC, PRIMES)
         for m in tl.static_range(M):
             weights = _weights(ts, scales, level_scale, corner, m, SPEC, K, NT, DIM, STEP)
             coeffs = ()
@@ -350,6 +345,7 @@ def backward_kernel(
     K: tl.constexpr,
     NT: tl.constexpr,
     PERIODIC: tl.constexpr,
+    PRIMES: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     """Add ``sum_c w_c * grad_out[c]`` to ``grad_table (R, M, F)`` at every corner's row.
@@ -370,7 +366,7 @@ def backward_kernel(
             ptr = grad_out_ptr + c * B * LA * F + out_rows + f
             grads = grads + (tl.load(ptr, mask=mask, other=0.0).to(ts[0].dtype),)
     for corner in tl.static_range(2**DIM):
-        row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC)
+        row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC, PRIMES)
         for m in tl.static_range(M):
             weights = _weights(ts, scales, level_scale, corner, m, SPEC, K, NT, DIM, STEP)
             for f in tl.static_range(F):

@@ -13,13 +13,24 @@ always on, and the active levels are always a prefix ``0 .. n-1``.
 
 A masked level outputs zeros, so its table gets no gradient; Adam's momentum still moves it for a
 few steps after it is switched off (the level's contribution is invisible while it is off).
+
+Soft curricula weigh levels instead of switching them
+(:meth:`~smoothgrid.encodings.base.GridEncoding.set_level_weights`): :func:`barf_level_weights`
+is BARF's (Lin et al. 2021) coarse-to-fine schedule, as Heo et al. use it on grids.
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["CURRICULA", "active_count", "coarse_to_fine", "vcycle", "level_mask"]
+__all__ = [
+    "CURRICULA",
+    "active_count",
+    "coarse_to_fine",
+    "vcycle",
+    "level_mask",
+    "barf_level_weights",
+]
 
 CURRICULA = ("coarse_to_fine", "vcycle")
 """Names accepted by :func:`level_mask` (besides ``None``: all levels on)."""
@@ -102,3 +113,34 @@ def level_mask(name: str | None, levels: int, progress: float) -> list[bool]:
     if name == "vcycle":
         return vcycle(levels, progress)
     raise ValueError(f"unknown curriculum {name!r}; known: None, {', '.join(CURRICULA)}")
+
+
+def barf_level_weights(progress_alpha: float, levels: int) -> list[float]:
+    """BARF's soft coarse-to-fine weights: ``w_l = (1 - cos(pi clamp(alpha - l, 0, 1))) / 2``.
+
+    Level ``l`` fades in smoothly while ``alpha`` runs from ``l`` to ``l + 1``; BARF moves
+    ``alpha`` linearly from 0 to ``L`` over a chosen stretch of training, e.g.
+    ``alpha = L * clamp((progress - start) / (end - start), 0, 1)`` (BARF: start 0.1, end 0.5
+    of training), and all levels have weight 1 from ``alpha = L`` on.
+
+    Args:
+        progress_alpha: ``alpha >= 0``, in levels.
+        levels: ``L``.
+
+    Returns:
+        ``L`` weights in ``[0, 1]``, non-increasing from coarse to fine, for
+        :meth:`~smoothgrid.encodings.base.GridEncoding.set_level_weights`.
+
+    Example:
+        >>> [round(w, 6) for w in barf_level_weights(1.5, 3)]
+        [1.0, 0.5, 0.0]
+    """
+    if not isinstance(levels, int) or levels < 1:
+        raise ValueError(f"levels must be an integer >= 1, got {levels!r}")
+    if not progress_alpha >= 0.0:
+        raise ValueError(f"progress_alpha must be >= 0, got {progress_alpha!r}")
+    weights = []
+    for level in range(levels):
+        ramp = min(max(progress_alpha - level, 0.0), 1.0)
+        weights.append(0.5 * (1.0 - math.cos(math.pi * ramp)))
+    return weights

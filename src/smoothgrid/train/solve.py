@@ -91,7 +91,7 @@ def check_setup(problem, field: Field, settings: Settings, world: World | None =
 
 
 def _derivatives(field: Field, settings: Settings) -> str:
-    return settings.runtime.derivatives or getattr(field, "default_derivatives", "jet")
+    return settings.runtime.derivatives or getattr(field, "derivatives", "jet")
 
 
 def _prepare_field(problem, field: Field, settings: Settings) -> None:

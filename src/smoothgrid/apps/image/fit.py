@@ -130,7 +130,7 @@ class ImageTask(Task):
     def loss(self, samples: Samples):
         pick = samples["pixels"]["index"]
         u = self.field.jet(self.coords[pick], order=_ORDER[self.supervise],
-                           derivatives=self.field.default_derivatives)  # fmt: skip
+                           derivatives=self.field.derivatives)  # fmt: skip
         error = (_supervised(u, self.supervise) - self.target[pick]).square().sum(1).mean()
         return error / self.norm, {}
 

@@ -69,13 +69,13 @@ def field_curvature(
     Args:
         field: a 3D field ``f``.
         x: ``(N, 3)`` points in domain coordinates.
-        derivatives: the derivative method (``None``: the field's ``default_derivatives``).
+        derivatives: the derivative method (``None``: the field's ``derivatives``).
         chunk: points per jet evaluation.
 
     Returns:
         ``(H (N,), K (N,), grad (N, 3))``, detached, in the field's dtype and on its device.
     """
-    derivatives = derivatives or field.default_derivatives
+    derivatives = derivatives or field.derivatives
     parameter = next(field.parameters())
     x = x.to(dtype=parameter.dtype, device=parameter.device)
     parts = []

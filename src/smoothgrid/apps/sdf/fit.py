@@ -120,7 +120,7 @@ class SdfTask(Task):
 
     def loss(self, samples: Samples):
         pick, box = samples["surface"]["index"], samples["box"]["x"]
-        derivatives = self.field.default_derivatives
+        derivatives = self.field.derivatives
         surface = self.field.jet(self.points[pick], order=1, derivatives=derivatives)
         off_surface = self.field.jet(box, order=1, derivatives=derivatives)
         terms = sdf_terms(surface, self.normals[pick], off_surface, self.target.sign(box),
@@ -213,7 +213,7 @@ def fit_sdf(
     if field.encoding.levels:
         field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
     field.to(device=device, dtype=torch.float32)
-    derivatives = field.default_derivatives
+    derivatives = field.derivatives
     prior = field.constraint
     record = {
         "app": "sdf", "target": target.name, "method": method, "batch": batch, "seed": seed,

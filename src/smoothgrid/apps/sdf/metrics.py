@@ -86,7 +86,7 @@ def sdf_metrics(
         The scores; those without a ground truth are ``None``; ``chamfer`` is ``inf`` for an
         empty mesh.
     """
-    derivatives = derivatives or field.default_derivatives
+    derivatives = derivatives or field.derivatives
     generator = torch.Generator().manual_seed(seed)
     solid = target.solid
     if solid is not None:
