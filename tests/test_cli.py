@@ -111,3 +111,56 @@ def test_bad_values_exit_2(tmp_path, capsys):
     path.write_text("steps: 3\ntime_budget: 2\n")
     assert main(["solve", "poisson2d", "--config", str(path)]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_config_of_a_python_run_with_non_default_options_reproduces_it(tmp_path):
+    import torch
+
+    import smoothgrid as sg
+
+    problem = sg.problems.make("poisson2d", a2=2)
+    torch.manual_seed(0)
+    enc = sg.encodings.make("hermite", dim=2, levels=3, max_res=16, log2_table=10, offset=True,
+                            init_scale=1e-3, mixed=False)  # fmt: skip
+    field = sg.Field(enc, hidden=(8,), activation="sin", omega0=2.0)
+    first = sg.solve(problem, field, steps=15, batch=64, lr=5e-3, decay="cosine",
+                     out=tmp_path / "py", progress=False)  # fmt: skip
+    config = tmp_path / "py" / "config.yaml"
+    assert main(["solve", "poisson2d", "--config", str(config), "--out", str(tmp_path / "cli"),
+                 "--no-progress"]) == 0  # fmt: skip
+    again = json.loads((tmp_path / "cli" / "metrics.json").read_text())
+    assert again["rel_l2"] == first.metrics["rel_l2"] and again["loss"] == first.metrics["loss"]
+    assert (
+        yaml.safe_load((tmp_path / "cli" / "config.yaml").read_text())["encoding"]
+        == (yaml.safe_load(config.read_text())["encoding"])
+    )
+
+
+def test_resume_extends_the_budget_and_continues_the_schedule(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["solve", "poisson2d", "--steps", "10", "--out", str(out), *TINY]) == 0
+    rate = json.loads((out / "checkpoint.json").read_text())["history"][-1]["lr"]
+    assert main(["solve", "--out", str(out), "--resume", "--more-steps", "5", "--no-progress"]) == 0
+    meta = json.loads((out / "checkpoint.json").read_text())
+    assert meta["step"] == 15
+    assert meta["history"][-1]["lr"] <= rate  # it goes on from the final rate, no jump back
+    assert main(["solve", "--out", str(out), "--resume", "--steps", "12", "--no-progress"]) == 2
+    assert "can only extend" in capsys.readouterr().err
+    assert main(["solve", "--out", str(out), "--resume", "--no-progress"]) == 0  # same total
+
+
+def test_damaged_checkpoints_give_one_clear_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["solve", "poisson2d", "--steps", "4", "--out", str(out), *TINY]) == 0
+    pt, js = out / "checkpoint.pt", out / "checkpoint.json"
+    good = pt.read_bytes()
+    pt.write_bytes(good[: len(good) // 2])
+    assert main(["solve", "--out", str(out), "--resume", "--steps", "6", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint.pt" in err and "delete it" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    pt.write_bytes(good)
+    js.write_text(js.read_text()[:-20])
+    assert main(["solve", "--out", str(out), "--resume", "--steps", "6", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint.json" in err and "damaged" in err and len(err.strip().splitlines()) == 1

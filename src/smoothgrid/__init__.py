@@ -11,6 +11,7 @@ from typing import Any
 from . import baselines, encodings, geometry, jet, kernels, problems, render, train
 from .field import DERIVATIVES, Field, HardConstraint
 from .jet import Jet
+from .loading import Run, load
 from .nn import MLP, PirateNet
 from .problems import (
     BoundaryLaplacian,
@@ -36,6 +37,8 @@ __all__ = [
     "render",
     "train",
     "solve",
+    "load",
+    "Run",
     "Result",
     "DivergedError",
     "Jet",

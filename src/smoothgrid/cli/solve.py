@@ -14,7 +14,7 @@ from ..field import Field
 from ..train import BudgetSpentError, CheckpointError, SettingsError, check_setup, solve
 from ..train.distributed import init_from_env
 from ..train.settings import SOLVE_KEYS, Settings
-from .config import SECTIONS, ConfigError, build_config, resume_config, unknown
+from .config import ConfigError, build_config, resume_config, unknown
 
 __all__ = ["add_parser", "run"]
 
@@ -121,10 +121,9 @@ def run(args: argparse.Namespace) -> int:
         check_setup(problem, field, settings, world)
     except SettingsError as error:
         raise ConfigError(str(error)) from None
-    extra = {k: config[k] for k in SECTIONS}
     try:
         result = solve(problem, field, settings, out=args.out, resume=args.resume,
-                       progress=not args.no_progress, config=extra)  # fmt: skip
+                       progress=not args.no_progress)  # fmt: skip
     except (CheckpointError, BudgetSpentError) as error:
         raise ConfigError(str(error)) from None
     if world.leader:

@@ -115,4 +115,6 @@ def make(name: str, **params: Any) -> Problem:
             f"problem {name!r} has no parameter {bad[0]!r}; accepted: "
             f"{', '.join(accepted) if accepted else '(none)'}"
         )
-    return factory(**params)
+    problem = factory(**params)
+    problem.params = dict(params)
+    return problem

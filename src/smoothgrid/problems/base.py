@@ -45,6 +45,8 @@ class Problem:
         test_resolution: points per axis of the test grid (a number or one per axis).
         error_outputs: channels the relative L2 error uses (``None``: all).
         suggested: solver / encoding defaults (see :func:`suggested_defaults`).
+        params: the parameters a registered problem was made with
+            (:func:`smoothgrid.problems.make` fills it; a run records it in ``config.yaml``).
     """
 
     domain: Box | SpaceTime | ExteriorDomain
@@ -61,6 +63,7 @@ class Problem:
     test_resolution: int | tuple[int, ...] = 64
     error_outputs: tuple[int, ...] | None = None
     suggested: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.order, int) or self.order < 0:

@@ -13,27 +13,7 @@ from typing import Any
 import yaml
 from torch import nn
 
-from ..nn import MLP
-
-__all__ = ["describe_field", "write_config", "write_results"]
-
-
-def describe_field(field: nn.Module) -> dict[str, Any]:
-    """``{"encoding": {...}, "field": {...}}``: the settings that rebuild ``field``'s shape.
-
-    For a grid encoding and an MLP decoder the keys match :func:`smoothgrid.encodings.make` and
-    :class:`smoothgrid.Field`, so the command line can read them back from ``config.yaml``;
-    another decoder is recorded by its class name.
-    """
-    decoder = field.decoder
-    if isinstance(decoder, MLP):
-        described = {
-            "hidden": [layer.out_features for layer in decoder.layers[:-1]],
-            "activation": decoder.activation,
-        }
-    else:
-        described = {"decoder": type(decoder).__name__}
-    return {"encoding": field.encoding.config(), "field": described}
+__all__ = ["write_config", "write_results"]
 
 
 def write_config(out: str | os.PathLike, config: Mapping[str, Any]) -> None:

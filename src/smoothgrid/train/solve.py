@@ -33,7 +33,7 @@ from .losses import Objective
 from .metrics import Evaluator, has_reference
 from .optim import grid_decoder_adam
 from .result import Result
-from .runs import describe_field, write_results
+from .runs import write_results
 from .schedule import level_scales
 from .settings import Settings, SettingsError
 from .state import RunState, Samples
@@ -200,7 +200,9 @@ def solve(
         raise SettingsError("resume=True needs out= (the run directory holding checkpoint.pt)")
     runtime = settings.runtime
     derivatives = _derivatives(field, settings)
-    record = {"problem": {"name": problem.name}, **describe_field(field), **settings.options()}
+    params = getattr(problem, "params", {})
+    record = {"problem": {"name": problem.name, **params}, **field.config(),
+              **settings.options()}  # fmt: skip
     record["derivatives"] = derivatives
     record.update(config or {})
     _prepare_field(problem, field, settings)

@@ -25,7 +25,6 @@ from ...jet import Jet
 from ...train import Budget, Schedule, level_scales
 from ...train.loop import Task, run_task
 from ...train.metrics import predict
-from ...train.runs import describe_field
 from ...train.settings import SettingsError
 from ...train.state import Samples
 from .data import (
@@ -217,7 +216,7 @@ def fit_image(
     task = ImageTask(field, coords, target, pool, batch, supervise)
     record = {"app": "image", "image": image if isinstance(image, str) else None,
               "supervise": supervise, "method": method, "batch": batch, "seed": seed,
-              **describe_field(field), **budget.options(), **schedule.options()}  # fmt: skip
+              **field.config(), **budget.options(), **schedule.options()}  # fmt: skip
     state = run_task(task, field, budget, schedule, seed=seed, out=out, resume=resume,
                      progress=progress, record=record)  # fmt: skip
 

@@ -23,7 +23,6 @@ from ...field import Field, HardConstraint
 from ...jet import Jet, sqrt
 from ...train import Budget, Schedule, level_scales
 from ...train.loop import Task, run_task
-from ...train.runs import describe_field
 from ...train.settings import SettingsError
 from ...train.state import Samples
 from .data import SdfTarget, load_target
@@ -217,7 +216,7 @@ def fit_sdf(
     prior = field.constraint
     record = {
         "app": "sdf", "target": target.name, "method": method, "batch": batch, "seed": seed,
-        "alpha": alpha, "weights": weights, **describe_field(field),
+        "alpha": alpha, "weights": weights, **field.config(),
         "sphere_prior": {"radius": prior.radius, "eps": prior.eps}
         if isinstance(prior, SpherePrior) else None,
         **budget.options(), **schedule.options(),
