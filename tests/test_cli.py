@@ -164,3 +164,14 @@ def test_damaged_checkpoints_give_one_clear_line(tmp_path, capsys):
     assert main(["solve", "--out", str(out), "--resume", "--steps", "6", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "checkpoint.json" in err and "damaged" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_error_during_training_is_not_reported_as_bad_input(monkeypatch):
+    from smoothgrid.train.losses import Objective
+
+    def broken(self, samples):
+        raise ValueError("an internal error")
+
+    monkeypatch.setattr(Objective, "loss_and_terms", broken)
+    with pytest.raises(ValueError, match="an internal error"):
+        main(["solve", "poisson2d", "--steps", "2", *TINY])

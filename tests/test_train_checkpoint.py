@@ -103,8 +103,16 @@ def test_nan_loss_raises_and_keeps_the_last_good_checkpoint(tmp_path):
 
 
 def test_nan_loss_without_out_says_so():
-    with pytest.raises(DivergedError, match="no checkpoint"):
+    with pytest.raises(DivergedError, match="pass out= to keep one"):
         solve(poisson(fail_at=0), tiny_field(), **SETTINGS)
+
+
+def test_nan_loss_before_the_first_checkpoint_with_out(tmp_path):
+    with pytest.raises(DivergedError) as info:
+        solve(poisson(fail_at=3), tiny_field(), out=tmp_path, **SETTINGS)
+    message = str(info.value)
+    assert "pass out=" not in message and "no checkpoint had been written yet" in message
+    assert info.value.checkpoint is None
 
 
 def test_interrupt_saves_a_checkpoint(tmp_path):
