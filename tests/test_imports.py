@@ -12,10 +12,7 @@ HEAVY = ("matplotlib", "scipy", "skimage", "smoothgrid.apps", "smoothgrid.bench"
 
 @pytest.mark.parametrize("module", ["smoothgrid", "smoothgrid.jet", "smoothgrid.encodings"])
 def test_import_loads_no_heavy_package(module):
-    code = (
-        f"import sys, {module}\n"
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
+    code = f"import sys, {module}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr

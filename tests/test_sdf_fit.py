@@ -8,7 +8,9 @@ import json
 import numpy as np
 import pytest
 import torch
+import yaml
 
+import smoothgrid as sg
 from smoothgrid.apps import sdf
 from smoothgrid.cli import main
 from smoothgrid.jet import Jet
@@ -141,3 +143,33 @@ def test_cli_writes_mesh_metrics_checkpoint_and_pictures(tmp_path, capsys):
     assert "Did you mean 'ingp_fd'" in capsys.readouterr().err
     assert main(["sdf", "spheer", "--out", str(out)]) == 2
     assert "Did you mean 'sphere'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_point_cloud_keeps_the_input_frame(tmp_path):
+    """An ellipsoid point cloud (semi-axes 0.7, 0.5, 0.35 around (2, -1, 0.5)): the exported
+    mesh's bounds are the ellipsoid's within 0.05 (the fit is short; a box-frame mesh would be
+    off by the centre, 2.2 units), and the frame is recorded."""
+    axes, centre = np.array([0.7, 0.5, 0.35]), np.array([2.0, -1.0, 0.5])
+    g = torch.Generator().manual_seed(0)
+    u = torch.randn(20_000, 3, generator=g, dtype=torch.float64)
+    u = (u / u.norm(dim=1, keepdim=True)).numpy()
+    points = u * axes + centre
+    normals = u / axes
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    path = tmp_path / "ellipsoid.xyz"
+    np.savetxt(path, np.hstack([points, normals]))
+    out = tmp_path / "run"
+    code = main(["sdf", str(path), "--steps", "150", "--batch", "1024", "--resolution", "40",
+                 "--fill", "0.7", "--out", str(out), "--no-progress"])  # fmt: skip
+    assert code == 0
+    trimesh = pytest.importorskip("trimesh")
+    mesh = trimesh.load(out / "mesh.ply", process=False)
+    low, high = mesh.bounds
+    assert np.abs(low - (centre - axes)).max() < 0.05
+    assert np.abs(high - (centre + axes)).max() < 0.05
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["frame"]["centre"] == pytest.approx(list(centre), abs=1e-3)
+    assert config["frame"]["scale"] == pytest.approx(2 * 0.7 / 1.4)
+    run = sg.load(out)  # the sphere prior comes back with the field
+    assert isinstance(run.field.constraint, sdf.SpherePrior)

@@ -193,3 +193,28 @@ def test_kirchhoff_love_mixed_formulation_trains_w():
     assert "loss_dirichlet" not in result.history[-1]  # both outputs vanish by construction
     assert start > 0.3 and result.metrics["rel_l2"] < 1e-2
     assert w_error() == pytest.approx(result.metrics["rel_l2"], rel=1e-3)  # the error of w
+
+
+def test_progress_in_a_log_is_a_few_plain_lines(capsys):
+    """Not a terminal (a log file, CI): complete lines, no carriage-return redraws."""
+    solve(tiny_poisson(), tiny_field(), steps=40, batch=64, eval_every=10, progress=True)
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert "\r" not in err and 1 <= len(lines) <= 3
+    assert lines[-1].startswith("poisson2d: step 40/40 (100%)") and "rel_l2=" in lines[-1]
+
+
+def test_line_progress_reports_every_interval():
+    import io
+
+    from smoothgrid.train.progress import LineProgress
+
+    stream = io.StringIO()
+    bar = LineProgress(total=None, desc="run", every=0.0, stream=stream)
+    bar.update(3)
+    bar.set_postfix(loss="0.5")
+    bar.update(2)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("run: step 3,") and lines[-1].startswith("run: step 5,")
+    assert lines[-1].endswith("loss=0.5")

@@ -107,7 +107,7 @@ def run_sdf(args: argparse.Namespace) -> int:
 
     methods, device = method_names(args.methods), _device(args)
     try:
-        target = sdf.load_target(args.source, points=args.points, seed=args.seed)
+        target = sdf.load_target(args.source, points=args.points, seed=args.seed, fill=args.fill)
     except (FileNotFoundError, ValueError, ImportError) as error:
         raise ConfigError(str(error)) from None
 
@@ -180,3 +180,8 @@ def add_parsers(commands) -> None:
     dist.add_argument(
         "--points", type=int, default=100_000, help="surface points drawn from a shape or mesh"
     )
+    dist.add_argument(
+        "--fill", type=float, default=0.8,
+        help="the share of the box a mesh or point cloud spans (its longest side; default 0.8); "
+        "outputs are in the input's coordinates",
+    )  # fmt: skip

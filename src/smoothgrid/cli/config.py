@@ -7,8 +7,8 @@ A configuration has the settings of :func:`smoothgrid.solve` at the top level (`
     encoding: {name: hermite, levels: 8, min_res: 4, max_res: 256, log2_table: 16}
     field:    {hidden: [64, 64], activation: tanh}
 
-The layers, later ones winning: the defaults < the problem's suggested settings <
-``--config FILE`` < ``--set key=value`` < the flags. A run
+The layers, later ones winning: the defaults < the problem's suggested settings (for the chosen
+encoding: see :func:`_suggested`) < ``--config FILE`` < ``--set key=value`` < the flags. A run
 directory's ``config.yaml`` has this form, so ``--config runs/x/config.yaml`` repeats a run and
 ``--resume`` continues it from its own ``config.yaml`` (:func:`resume_config`).
 """
@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .. import baselines, problems
 from .. import encodings as encodings_module
-from .. import problems
 from ..field import Field
 from ..problems.suggested import DECODER_KEYS
 from ..train.settings import SOLVE_KEYS, check_known, nearest
@@ -124,10 +125,49 @@ def _validate(config: Mapping[str, Any], source: str) -> None:
             raise unknown(f"field option in {source}", key, sorted(field_keys()))
 
 
-def _suggested(problem) -> dict[str, Any]:
-    """The problem's ``suggested`` settings in configuration form."""
+_GRID_DEPENDENT = ("encoding", "lr", "decoder_lr", "level_scale")
+"""Suggested settings that hold only for the encoding they were measured with."""
+
+
+def _method_grid(encoding: str, dim: int) -> dict[str, Any] | None:
+    """The grid and rates of ``encoding``'s own method (``smoothgrid list``), or ``None``."""
+    if encoding not in baselines.names(smoothgrid=True):
+        return None
+    config = baselines.make(encoding, dim).encoding.config()
+    grid = {k: config[k] for k in ("levels", "features", "min_res", "max_res", "log2_table")}
+    return {"encoding": grid, **baselines.settings(encoding)}
+
+
+def _suggested(problem, encoding: str | None = None) -> tuple[dict[str, Any], str | None]:
+    """The problem's ``suggested`` settings in configuration form, for ``encoding``, and a note
+    when none were measured for it.
+
+    The settings were measured with one encoding (``encoding_name``) and, for some problems,
+    with others (``by_encoding``). For an encoding without its own, the grid-dependent ones
+    (the grid, the rates, the level scale) come from that encoding's method
+    (``sg.baselines``) and the rest (points, decay, weights, decoder) from the problem.
+    """
+    suggested = dict(problem.suggested)
+    by_encoding = suggested.pop("by_encoding", {})
+    measured = suggested.get("encoding_name", "hermite")
+    note = None
+    if encoding is not None and encoding != measured:
+        own = by_encoding.get(encoding)
+        if own is None:
+            own = _method_grid(encoding, problem.domain.dim)
+            note = (
+                f"no settings were measured for the {encoding!r} encoding on {problem.name!r} "
+                f"(they were for {measured!r}); "
+                + ("starting from the problem's points and schedule with the encoding's own grid "
+                   "and rates" if own else f"keeping the {measured!r} grid and rates")
+                + "; tune them with --set encoding.levels=..., encoding.max_res=..., lr=..."
+            )  # fmt: skip
+        if own is not None:
+            suggested = {k: v for k, v in suggested.items() if k not in _GRID_DEPENDENT}
+            suggested.update(own)
+        suggested["encoding_name"] = encoding
     out: dict[str, Any] = {"encoding": {}, "field": {}}
-    for key, value in problem.suggested.items():
+    for key, value in suggested.items():
         if key == "encoding_name":
             out["encoding"]["name"] = value
         elif key == "encoding":
@@ -138,7 +178,7 @@ def _suggested(problem) -> dict[str, Any]:
             out[key] = value
         else:
             raise ConfigError(f"problem {problem.name!r} suggests an unknown setting {key!r}")
-    return out
+    return out, note
 
 
 def _parse_sets(items: Sequence[str]) -> dict[str, Any]:
@@ -208,8 +248,14 @@ def build_config(
         options.update(layer.get("problem", {}))
     options.pop("name", None)
     problem = _make_problem(problem_name, options)
+    chosen = None
+    for _, layer in layers:
+        chosen = layer.get("encoding", {}).get("name", chosen)
+    suggested, note = _suggested(problem, chosen)
+    if note is not None:
+        print(f"smoothgrid: note: {note}", file=sys.stderr)
     config: dict[str, Any] = {"encoding": {"name": "hermite"}, "field": {}}
-    _merge(config, _suggested(problem))
+    _merge(config, suggested)
     for _, layer in layers:
         _merge(config, layer)
     config["problem"] = {"name": problem_name, **options}

@@ -97,6 +97,9 @@ class Solid:
         self.smooth = bool(smooth)
         self._mesh = mesh
         self.project = bool(project)
+        self.normalization: tuple[np.ndarray, float] | None = None
+        """``(centre (3,), scale)`` of a solid normalised from a file (box coordinates are
+        ``(x - centre) * scale``), ``None`` for one made in box coordinates."""
 
     def __repr__(self) -> str:
         return f"Solid({self.name!r}, exact={self.exact}, smooth={self.smooth})"
@@ -148,8 +151,9 @@ def load_solid(path: str | os.PathLike, fill: float = 0.8) -> Solid:
     """A watertight mesh file as a :class:`Solid` in ``[-1, 1]^3``.
 
     The mesh is read (:func:`~.mesh.load_mesh`), centred and scaled so its longest side is
-    ``2 * fill``, checked (:func:`~.mesh.check_watertight`) and turned outward if it is inside
-    out; its signed distance is libigl's.
+    ``2 * fill`` (the solid's ``normalization`` is ``(centre (3,), scale)``: box coordinates
+    ``(x - centre) * scale``), checked (:func:`~.mesh.check_watertight`) and turned outward if
+    it is inside out; its signed distance is libigl's.
 
     Args:
         path: an ``.obj``, ``.ply``, ``.off`` or ``.stl`` file.
@@ -160,12 +164,12 @@ def load_solid(path: str | os.PathLike, fill: float = 0.8) -> Solid:
         ImportError: trimesh or libigl is missing (``pip install smoothgrid[mesh]``).
     """
     vertices, faces = load_mesh(path)
-    vertices, _, _ = normalize(vertices, fill=fill)
+    vertices, centre, scale = normalize(vertices, fill=fill)
     check_watertight(vertices, faces, source=f"mesh {Path(path).name}")
     a, b, c = (vertices[faces[:, k]] for k in range(3))
     if np.einsum("ij,ij->i", a, np.cross(b, c)).sum() < 0:  # 6 x signed volume
         faces = faces[:, ::-1].copy()
-    return Solid(
+    solid = Solid(
         Path(path).name,
         lambda x: signed_distance(vertices, faces, x).to(x.dtype),
         exact=True,
@@ -173,3 +177,5 @@ def load_solid(path: str | os.PathLike, fill: float = 0.8) -> Solid:
         mesh=(vertices, faces),
         project=False,
     )
+    solid.normalization = (centre, scale)
+    return solid

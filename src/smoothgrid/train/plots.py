@@ -38,7 +38,8 @@ def plot_solution(
 ) -> None:
     """Prediction, exact solution and absolute error of every output channel.
 
-    1D: curves. 2D (also 1+1D space-time, the ``(x, t)`` plane): images over the domain. Higher
+    1D: curves. 2D (also 1+1D space-time, the ``(x, t)`` plane): images over the domain (two
+    space axes at the domain's aspect ratio). Higher
     dimensions: the plane of axes 0 and 1 with the other axes at the middle of their range
     (3D: ``z`` mid-slice; 2D + time: the mid-time slice). Points outside the domain (inside the
     solid of an :class:`~smoothgrid.geometry.ExteriorDomain`) are left blank.
@@ -68,7 +69,10 @@ def plot_solution(
         exact[outside] = np.nan
     names = list(problem.outputs)
     kinds = ["prediction"] + (["exact", "|error|"] if exact is not None else [])
-    fig = Figure(figsize=(4.2 * len(kinds), 3.6 * len(names)), layout="constrained")
+    # two space axes keep the domain's aspect ratio; a time axis has other units
+    spatial = dim > 1 and "t" not in labels[:2]
+    ratio = float(np.clip((hi[1] - lo[1]) / (hi[0] - lo[0]), 0.25, 4.0)) if spatial else 0.85
+    fig = Figure(figsize=(4.2 * len(kinds), 0.5 + 3.7 * ratio * len(names)), layout="constrained")
     grid = fig.subplots(len(names), len(kinds), squeeze=False)
     slice_note = ", ".join(f"{labels[i]}={0.5 * (lo[i] + hi[i]):.3g}" for i in range(2, dim))
     for c, name in enumerate(names):
@@ -87,7 +91,7 @@ def plot_solution(
                 values.reshape(n, n).T,
                 origin="lower",
                 extent=(lo[0], hi[0], lo[1], hi[1]),
-                aspect="auto",
+                aspect="equal" if spatial else "auto",
                 cmap="magma" if kind == "|error|" else "viridis",
             )
             ax.set_xlabel(labels[0])

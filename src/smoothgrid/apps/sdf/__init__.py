@@ -21,15 +21,25 @@ from .curvature import (
     implicit_curvature,
     mean_curvature,
 )
-from .data import POINT_SUFFIXES, SIGN_MARGIN, SdfTarget, load_points, load_target
+from .data import POINT_SUFFIXES, SIGN_MARGIN, Frame, SdfTarget, load_points, load_target
 from .export import SurfaceMesh, extract_mesh, write_ply
-from .fit import INIT_RADIUS, SDF_GRID, SdfResult, SpherePrior, fit_sdf, sdf_field
+from .fit import (
+    INIT_RADIUS,
+    SDF_GRID,
+    SdfResult,
+    SpherePrior,
+    fit_sdf,
+    restore_field,
+    sdf_field,
+)
 from .losses import ALPHA, SDF_WEIGHTS, sdf_terms, total_loss
 from .metrics import chamfer_distance, markdown_table, normal_angle, sdf_metrics
 from .plots import plot_curvature, plot_slices
 
 __all__ = [
     "fit_sdf",
+    "restore_field",
+    "Frame",
     "SdfResult",
     "sdf_field",
     "SDF_GRID",

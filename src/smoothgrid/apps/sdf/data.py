@@ -11,7 +11,9 @@ A source is one of
 * a point cloud file with normals, ``(N, 6)`` rows ``x y z nx ny nz``: ``.xyz`` / ``.txt``
   (whitespace or commas) or ``.npy``. No ground truth beyond the points.
 
-Meshes and point clouds are centred and scaled so their longest side spans ``fill`` of the box.
+Meshes and point clouds are centred and scaled so their longest side spans ``fill`` of the box
+(``fill = 0.8`` by default, ``smoothgrid sdf --fill``); the :class:`Frame` records that map, and
+the outputs of a fit (mesh, slices, metrics) are mapped back to the input's coordinates.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ...geometry import Solid, load_solid, make_shape, shape_names
 from ...geometry.mesh import MESH_SUFFIXES, normalize
 
 __all__ = [
+    "Frame",
     "POINT_SUFFIXES",
     "SIGN_MARGIN",
     "SIGN_POINTS",
@@ -50,6 +53,37 @@ points far from the surface cost ~20 us each among 1e5 points, ~5 us among 2e4, 
 (~0.015 on the torus) is still well inside :data:`SIGN_MARGIN`."""
 
 
+@dataclass(frozen=True)
+class Frame:
+    """The map from the input's coordinates to the box the field lives in:
+    ``box = (x - centre) * scale``. Lengths in the box are ``scale`` times the input's.
+
+    Attributes:
+        centre: ``(3,)`` the input point that maps to the box's centre.
+        scale: box units per input unit (``> 0``).
+    """
+
+    centre: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    scale: float = 1.0
+
+    @classmethod
+    def of(cls, centre, scale: float) -> Frame:
+        """A frame from any ``(3,)`` centre."""
+        return cls(tuple(float(c) for c in np.asarray(centre).reshape(3)), float(scale))
+
+    def to_box(self, x: np.ndarray) -> np.ndarray:
+        """``(N, 3)`` input coordinates -> box coordinates."""
+        return (np.asarray(x) - np.asarray(self.centre)) * self.scale
+
+    def to_input(self, y: np.ndarray) -> np.ndarray:
+        """``(N, 3)`` box coordinates -> input coordinates."""
+        return np.asarray(y) / self.scale + np.asarray(self.centre)
+
+    def as_dict(self) -> dict:
+        """``{"centre": [...], "scale": ...}`` (for ``config.yaml``)."""
+        return {"centre": list(self.centre), "scale": self.scale}
+
+
 @dataclass
 class SdfTarget:
     """An oriented point cloud to fit, and its ground truth if known.
@@ -60,12 +94,14 @@ class SdfTarget:
         normals: ``(N, 3)`` float64 unit outward normals.
         solid: the surface as a :class:`~smoothgrid.geometry.Solid` (fresh samples, signed
             distance, curvature) for a shape or a mesh; ``None`` for a point cloud.
+        frame: the map from the input's coordinates to the box (identity for a shape).
     """
 
     name: str
     points: Tensor
     normals: Tensor
     solid: Solid | None = None
+    frame: Frame = Frame()
     _tree: tuple[cKDTree, Tensor] | None = field(default=None, init=False, repr=False)
 
     def sign(self, x: Tensor, margin: float = SIGN_MARGIN) -> Tensor:
@@ -96,11 +132,12 @@ class SdfTarget:
         return side.to(dtype=x.dtype, device=x.device)
 
 
-def load_points(path: str | os.PathLike, fill: float = 0.8) -> tuple[Tensor, Tensor]:
+def load_points(path: str | os.PathLike, fill: float = 0.8) -> tuple[Tensor, Tensor, Frame]:
     """An ``(N, 6)`` point cloud file with normals, normalised into ``[-1, 1]^3``.
 
     Returns:
-        ``points (N, 3)`` and unit ``normals (N, 3)``, float64.
+        ``points (N, 3)`` in the box and unit ``normals (N, 3)``, float64, and the
+        :class:`Frame` of the normalisation.
 
     Raises:
         FileNotFoundError, ValueError: no file, a bad shape, zero or non-finite normals.
@@ -121,8 +158,9 @@ def load_points(path: str | os.PathLike, fill: float = 0.8) -> tuple[Tensor, Ten
     length = np.linalg.norm(rows[:, 3:], axis=1, keepdims=True)
     if not np.isfinite(rows).all() or (length == 0).any():
         raise ValueError(f"{path}: every point needs a finite position and a non-zero normal")
-    points, _, _ = normalize(rows[:, :3], fill=fill)
-    return torch.from_numpy(points), torch.from_numpy(rows[:, 3:] / length)
+    points, centre, scale = normalize(rows[:, :3], fill=fill)
+    frame = Frame.of(centre, scale)
+    return torch.from_numpy(points), torch.from_numpy(rows[:, 3:] / length), frame
 
 
 def load_target(
@@ -137,7 +175,8 @@ def load_target(
         source: see the module docstring.
         points: surface points drawn from a shape or a mesh (a point cloud keeps its own).
         seed: seeds those draws.
-        fill: the fraction of the box a mesh or point cloud spans.
+        fill: the fraction of the box a mesh or point cloud spans (its longest side), in
+            ``(0, 1]``.
 
     Raises:
         FileNotFoundError: a file name that does not exist.
@@ -156,8 +195,8 @@ def load_target(
     elif suffix in MESH_SUFFIXES:
         solid = load_solid(source, fill=fill)
     elif suffix in POINT_SUFFIXES:
-        xyz, normals = load_points(source, fill=fill)
-        return SdfTarget(Path(name).name, xyz, normals)
+        xyz, normals, frame = load_points(source, fill=fill)
+        return SdfTarget(Path(name).name, xyz, normals, frame=frame)
     else:
         near = difflib.get_close_matches(name, shape_names(), n=1)
         hint = f" Did you mean {near[0]!r}?" if near and not suffix else ""
@@ -169,4 +208,5 @@ def load_target(
     if not isinstance(points, int) or points < 1:
         raise ValueError(f"points must be an integer >= 1, got {points!r}")
     xyz, normals = solid.sample_surface(points, torch.Generator().manual_seed(seed))
-    return SdfTarget(solid.name, xyz, normals, solid)
+    frame = Frame() if solid.normalization is None else Frame.of(*solid.normalization)
+    return SdfTarget(solid.name, xyz, normals, solid, frame)

@@ -20,8 +20,9 @@ from ...field import Field
 from ...geometry.mesh import implicit_mesh, write_mesh
 from ...train.metrics import predict
 from .curvature import field_curvature
+from .data import Frame
 
-__all__ = ["SurfaceMesh", "extract_mesh", "write_ply"]
+__all__ = ["SurfaceMesh", "extract_mesh", "write_ply", "mesh_in_frame"]
 
 
 @dataclass
@@ -64,6 +65,19 @@ def extract_mesh(field: Field, resolution: int = 96, derivatives: str | None = N
     )
     normals = grad / np.maximum(np.linalg.norm(grad, axis=1, keepdims=True), 1e-300)
     return SurfaceMesh(vertices, faces, normals, mean, gauss)
+
+
+def mesh_in_frame(mesh: SurfaceMesh, frame: Frame) -> SurfaceMesh:
+    """``mesh`` (box coordinates) in the input's coordinates: vertices mapped back, curvatures
+    in inverse input units (``H`` times ``scale``, ``K`` times ``scale**2``; the map is a
+    uniform scaling, so normals stay)."""
+    return SurfaceMesh(
+        frame.to_input(mesh.vertices) if len(mesh.vertices) else mesh.vertices,
+        mesh.faces,
+        mesh.normals,
+        mesh.mean_curvature * frame.scale,
+        mesh.gaussian_curvature * frame.scale**2,
+    )
 
 
 def write_ply(path: str | os.PathLike, mesh: SurfaceMesh) -> None:

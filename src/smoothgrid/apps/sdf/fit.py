@@ -25,13 +25,21 @@ from ...train import Budget, Schedule, level_scales
 from ...train.loop import Task, run_task
 from ...train.settings import SettingsError
 from ...train.state import Samples
-from .data import SdfTarget, load_target
-from .export import SurfaceMesh, extract_mesh, write_ply
+from .data import Frame, SdfTarget, load_target
+from .export import SurfaceMesh, extract_mesh, mesh_in_frame, write_ply
 from .losses import ALPHA, SDF_WEIGHTS, sdf_terms, total_loss
-from .metrics import sdf_metrics
+from .metrics import metrics_in_frame, sdf_metrics
 from .plots import plot_curvature, plot_slices
 
-__all__ = ["SdfResult", "SDF_GRID", "INIT_RADIUS", "sdf_field", "SpherePrior", "fit_sdf"]
+__all__ = [
+    "restore_field",
+    "SdfResult",
+    "SDF_GRID",
+    "INIT_RADIUS",
+    "sdf_field",
+    "SpherePrior",
+    "fit_sdf",
+]
 
 SDF_GRID = dict(levels=8, features=2, min_res=4, max_res=64, log2_table=16)
 """Grid of the grid methods for an SDF on ``[-1, 1]^3`` (the baselines' 3D CPU size)."""
@@ -96,6 +104,14 @@ def sdf_field(method: str, init_radius: float | None = INIT_RADIUS, **grid: Any)
     if init_radius is not None:
         field.constraint = SpherePrior(init_radius)
     return field
+
+
+def restore_field(field: Field, config: dict) -> None:
+    """Put back what a run's ``config.yaml`` records beside the field (``sg.load``): the sphere
+    prior the field was trained with."""
+    prior = config.get("sphere_prior")
+    if prior:
+        field.constraint = SpherePrior(prior["radius"], prior["eps"])
 
 
 class SdfTask(Task):
@@ -216,7 +232,7 @@ def fit_sdf(
     prior = field.constraint
     record = {
         "app": "sdf", "target": target.name, "method": method, "batch": batch, "seed": seed,
-        "alpha": alpha, "weights": weights, **field.config(),
+        "alpha": alpha, "weights": weights, "frame": target.frame.as_dict(), **field.config(),
         "sphere_prior": {"radius": prior.radius, "eps": prior.eps}
         if isinstance(prior, SpherePrior) else None,
         **budget.options(), **schedule.options(),
@@ -226,8 +242,10 @@ def fit_sdf(
                      progress=progress, record=record)  # fmt: skip
 
     field.eval()
-    mesh = extract_mesh(field, resolution, derivatives)
-    metrics = sdf_metrics(field, target, mesh.vertices, mesh.faces, derivatives=derivatives)
+    box_mesh = extract_mesh(field, resolution, derivatives)
+    scores = sdf_metrics(field, target, box_mesh.vertices, box_mesh.faces, derivatives=derivatives)
+    metrics = metrics_in_frame(scores, target.frame)
+    mesh = mesh_in_frame(box_mesh, target.frame)
     metrics.update(
         loss=state.last_loss,
         steps=state.step,
@@ -238,17 +256,21 @@ def fit_sdf(
         derivatives=derivatives,
         target=target.name,
         resolution=resolution,
+        frame=target.frame.as_dict(),
     )
     if out is not None:
-        _write(Path(out), field, mesh, metrics)
+        _write(Path(out), field, mesh, metrics, target.frame)
     return SdfResult(metrics, field, mesh, None if out is None else str(out))
 
 
-def _write(out: Path, field: Field, mesh: SurfaceMesh, metrics: dict[str, Any]) -> None:
+def _write(
+    out: Path, field: Field, mesh: SurfaceMesh, metrics: dict[str, Any], frame: Frame
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_ply(out / "mesh.ply", mesh)
     title = f"{metrics['method']} on {metrics['target']}: Chamfer {metrics['chamfer']:.2e}"
-    plot_slices(field, out / "slices.png", derivatives=metrics["derivatives"], title=title)
+    plot_slices(field, out / "slices.png", derivatives=metrics["derivatives"], title=title,
+                frame=frame)  # fmt: skip
     if len(mesh.faces):
         plot_curvature(mesh, out / "curvature.png", title=title)

@@ -1,6 +1,7 @@
 """Scores of a fitted SDF against its target.
 
-All lengths are in domain units (the box ``[-1, 1]^3`` has side 2):
+All lengths are in the box's units (``[-1, 1]^3`` has side 2); :func:`metrics_in_frame` turns
+them into the input's units (what ``fit_sdf`` reports):
 
 * ``chamfer``: symmetric Chamfer distance ``(mean_a d(a, B) + mean_b d(b, A)) / 2`` between
   ``chamfer_points`` points on the extracted mesh and as many on the true surface (the target's
@@ -31,9 +32,28 @@ from torch import Tensor
 from ...field import Field
 from ...geometry.mesh import sample_surface
 from .curvature import field_curvature, implicit_curvature
-from .data import SdfTarget
+from .data import Frame, SdfTarget
 
-__all__ = ["chamfer_distance", "normal_angle", "sdf_metrics", "markdown_table"]
+__all__ = ["chamfer_distance", "normal_angle", "sdf_metrics", "metrics_in_frame", "markdown_table"]
+
+_LENGTHS = {
+    "chamfer": -1,
+    "sdf_error": -1,
+    "mean_curvature_error": 1,
+    "gaussian_curvature_error": 2,
+}
+"""Scores with a unit, by the power of the frame's ``scale`` that takes them to input units."""
+
+
+def metrics_in_frame(metrics: Mapping[str, Any], frame: Frame) -> dict[str, Any]:
+    """The scores of :func:`sdf_metrics` (box units) in the input's units: distances divided
+    by the frame's ``scale``, curvature errors times ``scale`` (``K``: ``scale**2``); angles,
+    the eikonal error and relative errors have no unit."""
+    out = dict(metrics)
+    for key, power in _LENGTHS.items():
+        if out.get(key) is not None and math.isfinite(out[key]):
+            out[key] = out[key] * frame.scale**power
+    return out
 
 
 def chamfer_distance(a: Tensor, b: Tensor) -> float:

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from ...field import Field
 from ...train.metrics import predict
 from .curvature import field_curvature
+from .data import Frame
 from .export import SurfaceMesh
 
 __all__ = ["plot_slices", "plot_curvature"]
@@ -42,8 +43,9 @@ def plot_slices(
     band: float = 0.1,
     derivatives: str | None = None,
     title: str = "",
+    frame: Frame | None = None,
 ) -> None:
-    """The field and the mean curvature of its level sets on the planes ``x, y, z = 0``.
+    """The field and the mean curvature of its level sets on the box's middle planes.
 
     Top row: ``f`` (blue inside, red outside) with its zero contour. Bottom row: ``H`` where
     ``|f| < band`` (elsewhere blank), with the zero contour.
@@ -55,7 +57,10 @@ def plot_slices(
         band: half-width of the ``|f|`` band where the curvature is shown (domain units).
         derivatives: derivative method for the curvature (``None``: the field's).
         title: the figure's title.
+        frame: show the input's coordinates and units (distances divided by its ``scale``,
+            curvature times it) instead of the box's.
     """
+    frame = frame or Frame()
     axis = np.linspace(-1.0, 1.0, resolution)
     u, v = (m.ravel() for m in np.meshgrid(axis, axis, indexing="ij"))
     fig = Figure(figsize=(13, 8.4), layout="constrained")
@@ -68,18 +73,22 @@ def plot_slices(
         f = predict(field, x, chunk=8192).double().cpu().numpy().reshape(resolution, resolution)
         mean = field_curvature(field, x, derivatives)[0].double().cpu().numpy()
         mean = np.where(np.abs(f.ravel()) < band, mean, np.nan).reshape(resolution, resolution)
-        extent = (-1.0, 1.0, -1.0, 1.0)
+        f, mean = f / frame.scale, mean * frame.scale
+        corners = frame.to_input(np.array([[-1.0] * 3, [1.0] * 3]))
+        extent = (corners[0, a], corners[1, a], corners[0, b], corners[1, b])
         labels = ("xyz"[a], "xyz"[b])
+        name = f"{name} = {frame.centre['xyz'.index(name)]:.3g}"
         limit = float(np.abs(f).max()) or 1.0
         panels = (
-            (grid[0, column], f, "RdBu_r", limit, f"f on {name} = 0"),
-            (grid[1, column], mean, "coolwarm", _symmetric_limit(mean), f"H on {name} = 0"),
+            (grid[0, column], f, "RdBu_r", limit, f"f on {name}"),
+            (grid[1, column], mean, "coolwarm", _symmetric_limit(mean), f"H on {name}"),
         )
         for ax, image, cmap, lim, label in panels:
             shown = ax.imshow(
                 image.T, origin="lower", extent=extent, cmap=cmap, vmin=-lim, vmax=lim
             )
-            ax.contour(axis, axis, f.T, levels=[0.0], colors="black", linewidths=0.8)
+            ax.contour(np.linspace(*extent[:2], resolution), np.linspace(*extent[2:], resolution),
+                       f.T, levels=[0.0], colors="black", linewidths=0.8)  # fmt: skip
             ax.set(title=label, xlabel=labels[0], ylabel=labels[1])
             fig.colorbar(shown, ax=ax, shrink=0.85)
     if title:
