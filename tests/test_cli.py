@@ -9,6 +9,7 @@ import sys
 import pytest
 import yaml
 
+from smoothgrid import baselines as sg_baselines
 from smoothgrid.cli import build_config, main
 
 TINY = [
@@ -175,3 +176,15 @@ def test_an_error_during_training_is_not_reported_as_bad_input(monkeypatch):
     monkeypatch.setattr(Objective, "loss_and_terms", broken)
     with pytest.raises(ValueError, match="an internal error"):
         main(["solve", "poisson2d", "--steps", "2", *TINY])
+
+
+def test_another_encoding_starts_from_its_own_settings(capsys):
+    _, hermite = build_config("helmholtz2d")
+    assert hermite["encoding"]["name"] == "hermite" and hermite["encoding"]["max_res"] == 64
+    assert capsys.readouterr().err == ""
+    _, quintic = build_config("helmholtz2d", flags={"encoding": {"name": "quintic"}})
+    err = capsys.readouterr().err
+    assert "no settings were measured for the 'quintic' encoding on 'helmholtz2d'" in err
+    own = sg_baselines.make("quintic", 2).encoding.config()
+    assert quintic["encoding"]["max_res"] == own["max_res"] and quintic["decay"] == "cosine"
+    assert quintic["lr"] == sg_baselines.settings("quintic")["lr"]
