@@ -2,14 +2,14 @@
 
 A run started by ``torchrun --nproc-per-node N -m smoothgrid solve ...`` (or ``sg.solve`` inside
 an initialised process group) trains one copy of the field per process. Each step every process
-draws its own share of the collocation points from its own seeded stream, computes its loss and
-gradient and one all-reduce averages the gradients (flattened into one buffer, as
+draws its own share of the collocation points from its own seeded stream and computes its loss
+and gradient; one all-reduce averages the gradients (flattened into one buffer, as
 ``DistributedDataParallel`` buckets them) and the loss, so every process takes the same Adam
 step and sees the same (possibly non-finite) loss; a second, tiny all-reduce after the step
 averages the step's duration and spreads an interrupt, so every process follows the same time
-schedule and stops at the same step. Process 0 evaluates,
-writes files and checkpoints; a checkpoint holds every process's sampling state, so a resumed
-run with the same number of processes continues exactly.
+schedule and stops at the same step. Process 0 evaluates, writes files and checkpoints; a
+checkpoint holds every process's sampling state, so a resumed run with the same number of
+processes continues exactly.
 
 Without a process group :data:`SINGLE` does nothing: a one-process run is unchanged bit for bit.
 """
@@ -49,15 +49,6 @@ class World:
     def parallel(self) -> bool:
         """Whether there is more than one process."""
         return self.size > 1
-
-    def share(self, batch: int, what: str = "batch") -> int:
-        """This process's part of a global ``batch`` (which must divide evenly)."""
-        if batch % self.size:
-            raise ValueError(
-                f"{what}={batch} must be a multiple of the {self.size} processes "
-                f"(each draws {what} / {self.size} points)"
-            )
-        return batch // self.size
 
     def broadcast_module(self, module: nn.Module) -> None:
         """Copy process 0's parameters and buffers into every process (a common start)."""
