@@ -74,7 +74,8 @@ def test_solve_uses_the_fields_own_derivatives(tmp_path):
         tiny_poisson(), field, steps=1, batch=16, progress=False, out=tmp_path, derivatives="jet"
     )
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
-    assert config["derivatives"] == "jet" and config["field"] == {"decoder": "PirateNet"}
+    assert config["derivatives"] == "jet" and config["field"]["decoder"]["name"] == "piratenet"
+    assert config["field"]["decoder"]["hidden"] == 8
     assert config["encoding"] == {
         "name": "fourier",
         "dim": 2,

@@ -170,6 +170,6 @@ def test_point_cloud_keeps_the_input_frame(tmp_path):
     assert np.abs(high - (centre + axes)).max() < 0.05
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["frame"]["centre"] == pytest.approx(list(centre), abs=1e-3)
-    assert config["frame"]["scale"] == pytest.approx(2 * 0.7 / 1.4)
+    assert config["frame"]["scale"] == pytest.approx(2 * 0.7 / 1.4, rel=1e-3)  # sample extent
     run = sg.load(out)  # the sphere prior comes back with the field
     assert isinstance(run.field.constraint, sdf.SpherePrior)

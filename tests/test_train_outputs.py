@@ -35,7 +35,8 @@ def test_out_writes_every_file(tmp_path):
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     assert config["problem"] == {"name": "poisson2d"}
     assert config["encoding"]["name"] == "hermite" and config["encoding"]["levels"] == 3
-    assert config["field"] == {"hidden": [8], "activation": "tanh"}
+    assert config["field"]["hidden"] == [8] and config["field"]["activation"] == "tanh"
+    assert config["field"]["out"] == 1 and config["field"]["derivatives"] == "jet"
     assert config["steps"] == 12 and config["dtype"] == "float32"
     for png in ("solution.png", "curves.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
