@@ -20,12 +20,16 @@ def psnr(prediction: np.ndarray, truth: np.ndarray) -> float:
 
 def ssim(prediction: np.ndarray, truth: np.ndarray) -> float:
     """Structural similarity of ``(H, W, 3)`` images in ``[0, 1]`` (scikit-image's, 7 x 7
-    window, mean over the channels)."""
+    window or the largest odd one that fits a smaller image, mean over the channels)."""
     from skimage.metrics import structural_similarity
 
+    side = min(np.shape(truth)[:2])
+    window = min(7, side if side % 2 else side - 1)
+    if window < 3:
+        return math.nan
     return float(structural_similarity(np.asarray(prediction, np.float64),
                                        np.asarray(truth, np.float64), data_range=1.0,
-                                       channel_axis=-1))  # fmt: skip
+                                       channel_axis=-1, win_size=window))  # fmt: skip
 
 
 def markdown_table(rows: Sequence[Mapping[str, Any]]) -> str:
