@@ -45,8 +45,8 @@ __all__ = ["CURRICULUM", "NerfModel", "NerfResult", "fit_nerf", "method_label"]
 CURRICULUM = (0.1, 0.5)
 """Fractions of the budget over which the grid's levels fade in (BARF's schedule)."""
 
-_RECORDED = ("scene", "method", "label", "st_lambda", "st_mode", "curriculum", "pose_noise",
-             "refine", "seed")  # fmt: skip
+_RECORDED = ("scene", "method", "label", "st_lambda", "st_mode", "soft_curriculum",
+             "pose_noise", "refine", "seed")  # fmt: skip
 """Options of a run copied into its metrics."""
 
 
@@ -272,10 +272,11 @@ def fit_nerf(
     task = NerfTask(model, views, initial, options)
     optimizer = _optimizer(model, schedule, pose_lr, refine)
     record = {
-        "app": "nerf", "scene": views.name, "method": method, "label":
-        method_label(method, st_lambda, st_mode, curriculum), "st_lambda": st_lambda,
-        "st_mode": st_mode, "curriculum": curriculum, "pose_noise": [rotation_deg, translation],
-        "refine": refine, "pose_frame": pose_frame, "pose_lr": pose_lr, "batch": batch,
+        "app": "nerf", "scene": views.name, "method": method,
+        "label": method_label(method, st_lambda, st_mode, curriculum), "st_lambda": st_lambda,
+        "st_mode": st_mode, "soft_curriculum": curriculum,
+        "pose_noise": [rotation_deg, translation], "refine": refine, "pose_frame": pose_frame,
+        "pose_lr": pose_lr, "batch": batch,
         "n_samples": n_samples, "occupancy": occupancy, "seed": seed,
         "field": field.config(), **budget.options(), **schedule.options(),
     }  # fmt: skip
