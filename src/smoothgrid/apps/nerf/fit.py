@@ -130,7 +130,7 @@ class NerfTask(Task):
         index, pixels = rays["index"], rays["pixels"]
         cams = self.views.train.with_poses(self.refined())
         origins, directions = render.generate_rays(cams, index, pixels)
-        jitter = torch.Generator().manual_seed(int(rays["seed"]))
+        jitter = torch.Generator(device=origins.device).manual_seed(int(rays["seed"]))
         out = render.render_rays(
             self.model.field, origins, directions, self.views.box, self.options["n_samples"],
             jitter=True, generator=jitter, background=1.0, occupancy=self.model.occupancy,
