@@ -98,12 +98,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--lambdas", default="0.1,1", help="straight-through lambdas")
     parser.add_argument("--true-poses", choices=("all", "linear", "none"), default="all")
+    parser.add_argument("--pose-frame", choices=("camera", "world"), default="camera",
+                        help="side of the pose correction (see docs/render.md)")  # fmt: skip
     parser.add_argument("--out", default="bench/nerf_poses")
     args = parser.parse_args()
     lambdas = [float(v) for v in args.lambdas.split(",") if v]
     views = nerf.load_views(scene_folder(args))
     setup = {k: getattr(args, k) for k in ("scene", "size", "train_views", "test_views",
-                                           "pose_noise", "steps", "batch", "samples")}  # fmt: skip
+                                           "pose_noise", "steps", "batch", "samples",
+                                           "pose_frame")}  # fmt: skip
     rows_path = Path(args.out) / "rows.jsonl"
     old = rows_path.read_text().splitlines() if rows_path.is_file() else []
     rows = [r for r in map(json.loads, old) if r["setup"] == setup]  # earlier runs, same setup
@@ -113,7 +116,7 @@ def main() -> None:
             name = label(run)
             if (name, seed) in done:
                 continue
-            options = {"pose_noise": args.pose_noise, **run}
+            options = {"pose_noise": args.pose_noise, "pose_frame": args.pose_frame, **run}
             result = nerf.fit_nerf(views, steps=args.steps, batch=args.batch,
                                    n_samples=args.samples, seed=seed, **options)  # fmt: skip
             m = result.metrics

@@ -327,4 +327,6 @@ def _write(out: Path, result: NerfResult, views: NerfViews, initial: Tensor) -> 
     plot_test_views(result.test_rgb.cpu(), views.test_images.cpu(), out / "test_views.png", title)
     plot_cameras(views.train.c2w.cpu(), initial.cpu(), result.refined.cpu(), views.train.fx /
                  views.train.width, out / "cameras.png", title)  # fmt: skip
-    plot_pose_history(result.history, out / "pose_error.png", title)
+    start = {"rotation_error_deg": m["initial_rotation_error_deg"],
+             "translation_error": m["initial_translation_error"]}  # fmt: skip
+    plot_pose_history(result.history, out / "pose_error.png", title, start)

@@ -82,18 +82,22 @@ def plot_cameras(
 
 
 def plot_pose_history(
-    history: Sequence[Mapping[str, Any]], path: str | os.PathLike, title: str
+    history: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike,
+    title: str,
+    initial: Mapping[str, float] | None = None,
 ) -> None:
     """Mean rotation error (degrees) and translation error (world units) after alignment over
-    the training steps."""
-    steps = [row["step"] for row in history]
+    the training steps; ``initial`` (the same keys as a history row) is drawn at step 0."""
+    rows = ([{"step": 0, **initial}] if initial else []) + list(history)
+    steps = [row["step"] for row in rows]
     fig = Figure(figsize=(10, 4))
     fig.suptitle(title)
     panels = (("rotation_error_deg", "rotation error (deg)"),
               ("translation_error", "translation error (units)"))  # fmt: skip
     for i, (key, label) in enumerate(panels):
         ax = fig.add_subplot(1, 2, i + 1)
-        values = [row[key] for row in history]
+        values = [row[key] for row in rows]
         ax.plot(steps, values)
         ax.set_xlabel("step")
         ax.set_ylabel(label)
