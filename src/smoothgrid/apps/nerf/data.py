@@ -19,7 +19,7 @@ from torch import Tensor
 
 from ... import render
 from ...train.settings import SettingsError
-from .scenes import DEFAULT_SCENE, SCENE_BOX, hemisphere_views, make_scene, render_scene
+from .scenes import DEFAULT_SCENE, SCENE_BOX, make_scene, render_scene
 
 __all__ = [
     "BLENDER_BOX",
@@ -77,7 +77,7 @@ def procedural_views(
         )
     scene = make_scene(name)
     stride = (n_train + n_test) // n_test
-    spiral = hemisphere_views(n_train + n_test, CAMERA_RADIUS)
+    spiral = render.sphere_poses(n_train + n_test, CAMERA_RADIUS)  # upper hemisphere
     test_index = torch.arange(n_test) * stride + stride // 2
     train_mask = torch.ones(len(spiral), dtype=torch.bool)
     train_mask[test_index] = False

@@ -39,7 +39,6 @@ __all__ = [
     "scene_names",
     "make_scene",
     "render_scene",
-    "hemisphere_views",
 ]
 
 SIGMA_MAX = 40.0
@@ -151,10 +150,3 @@ def render_scene(
     views = render.render_views(scene, cams, SCENE_BOX, n_samples, n_importance=n_importance,
                                 background=1.0)  # fmt: skip
     return cams.to(dtype=torch.float32), views.rgb.float()
-
-
-def hemisphere_views(n: int, radius: float, offset: int = 0, stride: int = 1) -> Tensor:
-    """Poses ``offset, offset + stride, ...`` (``n`` of them) of a Fibonacci spiral of
-    ``offset + n * stride`` cameras on the upper hemisphere of ``radius`` (world up ``+z``)."""
-    spiral = render.sphere_poses(offset + n * stride, radius)
-    return spiral[offset::stride][:n]
