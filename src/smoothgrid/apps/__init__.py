@@ -4,8 +4,9 @@ data, fitting loop, metrics and plots. Apps import the core, never each other.
 * :mod:`~smoothgrid.apps.image`: an image from its values, its Sobel gradients or its Laplacian.
 * :mod:`~smoothgrid.apps.sdf`: a signed distance field from a mesh, an oriented point cloud or
   a procedural shape, with its mesh and curvature.
+* :mod:`~smoothgrid.apps.nerf`: a radiance field with camera-pose refinement from noisy poses.
 """
 
-from . import image, sdf
+from . import image, nerf, sdf
 
-__all__ = ["image", "sdf"]
+__all__ = ["image", "sdf", "nerf"]
