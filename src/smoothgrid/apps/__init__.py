@@ -4,8 +4,10 @@ data, fitting loop, metrics and plots. Apps import the core, never each other.
 * :mod:`~smoothgrid.apps.image`: an image from its values, its Sobel gradients or its Laplacian.
 * :mod:`~smoothgrid.apps.sdf`: a signed distance field from a mesh, an oriented point cloud or
   a procedural shape, with its mesh and curvature.
+* :mod:`~smoothgrid.apps.cloth`: the static drape of a pinned cloth by minimising its
+  Kirchhoff-Love thin-shell energy.
 """
 
-from . import image, sdf
+from . import cloth, image, sdf
 
-__all__ = ["image", "sdf"]
+__all__ = ["cloth", "image", "sdf"]
