@@ -192,9 +192,22 @@ def test_a_short_solve_of_poisson2d_energy_reduces_the_error(tmp_path):
     assert result.metrics["energy"] < 0 and "residual" not in result.metrics
     # the exact energy is -1/2 int f u* = -pi^2 (the Ritz minimum); the last batch's estimate
     assert abs(result.metrics["energy"] + math.pi**2) < 0.1 * math.pi**2
-    # the command line solves it by name and records the energy
-    code = main(["solve", "poisson2d_energy", "--steps", "5", "--set", "batch=512",
-                 "--out", str(tmp_path), "--no-progress"])  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_command_line_solves_and_resumes_an_energy_problem(tmp_path):
+    fixed = ["--set", "batch=512", "--set", "decay=null", "--no-progress"]  # a constant rate
+    code = main(["solve", "poisson2d_energy", "--steps", "5", "--out", str(tmp_path), *fixed])
     assert code == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["steps"] == 5 and metrics["energy"] is not None
+    # resumed for 3 more steps it ends where an uninterrupted 8-step run does (the checkpoint
+    # keeps the parameters, Adam's state and the sampling generator)
+    resume = ["solve", "--out", str(tmp_path), "--resume", "--more-steps", "3", "--no-progress"]
+    assert main(resume) == 0
+    straight = tmp_path / "straight"
+    assert main(["solve", "poisson2d_energy", "--steps", "8", "--out", str(straight), *fixed]) == 0
+    resumed = json.loads((tmp_path / "metrics.json").read_text())
+    again = json.loads((straight / "metrics.json").read_text())
+    assert resumed["steps"] == 8 and resumed["energy"] == again["energy"]
+    assert resumed["rel_l2"] == again["rel_l2"]
