@@ -5,7 +5,9 @@ schedule: the zoo's suggested settings) once in strong form (mean square residua
 energy form (the Monte Carlo integral of the energy density), for ``--time`` seconds each, one
 after the other in this process. The table gives the steps done, ms per step and the relative L2
 error at a quarter, half and all of the budget; ``--out`` gets the error-against-time curves
-(``energy_vs_residual.png``) and every history row (``energy_vs_residual.csv``).
+(``energy_vs_residual.png``) and every history row (``energy_vs_residual.csv``). On a shared
+CPU the runs' speeds differ with the load, so a second table gives ms per step measured
+interleaved: ``--rounds`` rounds of a fresh ``--probe-steps``-step run of every form, the median.
 
     python benchmarks/energy.py --time 20 --out bench/energy
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import statistics
 from pathlib import Path
 
 import torch
@@ -43,6 +46,18 @@ def run(name: str, seconds: float, batch: int | None, seed: int, **params) -> li
     return sg.solve(problem, field, time_budget=seconds, progress=False, **settings).history
 
 
+def step_ms(name: str, steps: int, batch: int | None, **params) -> float:
+    """ms per step of a fresh ``steps``-step solve (evaluation excluded)."""
+    problem = sg.problems.make(name, **params)
+    torch.manual_seed(0)
+    settings = suggested_settings(problem)
+    if batch is not None:
+        settings["batch"] = batch
+    settings["eval_every"] = 10**9
+    result = sg.solve(problem, suggested_field(problem), steps=steps, progress=False, **settings)
+    return 1000.0 * result.metrics["wall_time"] / steps
+
+
 def error_at(history: list[dict], t: float) -> float:
     """The last evaluated relative L2 error at training time <= ``t``."""
     rows = [row for row in history if row["time"] <= t + 1e-9 and row.get("rel_l2") is not None]
@@ -55,6 +70,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, help="points per step (default: suggested)")
     parser.add_argument("--pairs", nargs="+", default=list(PAIRS), choices=list(PAIRS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
+    parser.add_argument("--probe-steps", type=int, default=20, help="steps per timing run")
     parser.add_argument("--out", help="directory for the curves and the CSV")
     args = parser.parse_args()
     histories: dict[str, list[dict]] = {}
@@ -62,15 +79,24 @@ def main() -> None:
     head = f"rel L2 at {T / 4:g} s | at {T / 2:g} s | at {T:g} s"
     print(f"| problem | form | steps | ms/step | {head} |")
     print("|---|---|---|---|---|---|---|")
-    for twin in args.pairs:
-        forms = [("residual", twin, {}), *EXTRA.get(twin, []), ("energy", PAIRS[twin], {})]
-        for form, name, params in forms:
-            history = run(name, T, args.batch, args.seed, **params)
-            histories[f"{name} ({form})"] = history
-            last = history[-1]
-            ms = 1000 * last["time"] / max(last["step"], 1)
-            errors = " | ".join(f"{error_at(history, t):.2e}" for t in (T / 4, T / 2, T))
-            print(f"| {twin} | {form} | {last['step']} | {ms:.1f} | {errors} |", flush=True)
+    runs = [(twin, form, name, params) for twin in args.pairs
+            for form, name, params in [("residual", twin, {}), *EXTRA.get(twin, []),
+                                       ("energy", PAIRS[twin], {})]]  # fmt: skip
+    for twin, form, name, params in runs:
+        history = run(name, T, args.batch, args.seed, **params)
+        histories[f"{name} ({form})"] = history
+        last = history[-1]
+        ms = 1000 * last["time"] / max(last["step"], 1)
+        errors = [error_at(history, t) for t in (T / 4, T / 2)] + [last["rel_l2"]]
+        cells = " | ".join(f"{e:.2e}" for e in errors)
+        print(f"| {twin} | {form} | {last['step']} | {ms:.1f} | {cells} |", flush=True)
+    times: dict[str, list[float]] = {f"{twin} ({form})": [] for twin, form, _, _ in runs}
+    for _ in range(args.rounds):
+        for twin, form, name, params in runs:
+            times[f"{twin} ({form})"].append(step_ms(name, args.probe_steps, args.batch, **params))
+    print("\n| problem (form) | ms/step, interleaved median |\n|---|---|")
+    for label, values in times.items():
+        print(f"| {label} | {statistics.median(values):.1f} |")
     if args.out:
         write(Path(args.out), histories, args.pairs)
 

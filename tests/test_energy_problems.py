@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -211,3 +212,21 @@ def test_the_command_line_solves_and_resumes_an_energy_problem(tmp_path):
     again = json.loads((straight / "metrics.json").read_text())
     assert resumed["steps"] == 8 and resumed["energy"] == again["energy"]
     assert resumed["rel_l2"] == again["rel_l2"]
+
+
+def test_readme_energy_snippet_has_the_ritz_minimum_at_its_solution():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Energy (Ritz) form", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict = {"math": math, "torch": torch, "sg": sg}
+    exec(code, scope)
+    problem = scope["ritz"]
+    x = midpoints(problem.domain, 128)
+
+    def exact(p: torch.Tensor) -> torch.Tensor:
+        return torch.sin(math.pi * p[:, :1]) * torch.sin(math.pi * p[:, 1:])
+
+    # at u = sin(pi x) sin(pi y): -1/2 int f u = -pi^2 / 4
+    minimum = float(problem.energy_integral(x, jet_of(exact, x, 1)))
+    assert minimum == pytest.approx(-(math.pi**2) / 4, rel=1e-4)
+    assert float(problem.energy_integral(x, jet_of(lambda p: 0.9 * exact(p), x, 1))) > minimum
