@@ -164,3 +164,27 @@ def test_a_tiny_cloth_run_writes_its_mesh_pictures_and_metrics(tmp_path):
     assert m["gravity_energy"] < -0.8 * weight * 0.5
     corner = np.array(m["free_corners"]["0,0"])
     assert corner[2] < -0.8 and 0 < m["max_strain"] < 0.1
+
+
+def test_discrete_shell_reference_bends_a_cylinder_and_holds_its_pins():
+    from smoothgrid.apps.cloth.reference import _Energy, discrete_shell
+
+    n, radius = 8, 0.4
+    energy = _Energy(n, cloth.scene("hang", size=L), MATERIAL, cloth.GRAVITY)
+    # rolled onto a cylinder with chords of the rest length: no strain, facets turned by step
+    step = 2 * math.asin(L / (2 * radius * n))
+    angle = energy.uv[:, 0] * (n * step)
+    x = torch.stack([radius * angle.sin(), energy.uv[:, 1] * L, radius * (1 - angle.cos())], 1)
+    terms = energy.terms(x)
+    # (n - 1) x n interior hinges along the axis, each D / 2 step^2 |e|^2 / (A_1 + A_2) with
+    # |e|^2 = A_1 + A_2: the continuum D / (2 R^2) per unit area as the mesh refines
+    expected = MATERIAL.bending_stiffness / 2 * step**2 * n * (n - 1)
+    assert float(terms["bending"]) == pytest.approx(expected, rel=1e-10)
+    assert abs(float(terms["membrane"])) < 1e-12 * expected
+    result = discrete_shell(cloth.scene("hang", size=L), MATERIAL, n=4)
+    top = result.mesh.uv[:, 1] == 1.0
+    rest = np.c_[result.mesh.uv[top] * L, np.zeros(top.sum())]
+    assert np.array_equal(result.mesh.vertices[top], rest)
+    assert result.max_gradient < 1e-3 and result.energies["gravity_energy"] < 0
+    # it hangs straight down: the free edge a little below L
+    assert -1.02 * L < result.free_corners["0,0"][2] < -L

@@ -17,6 +17,7 @@ Command line: ``smoothgrid cloth drape --time 60 --out runs/drape``.
 from .export import ClothMesh, cloth_mesh, grid_faces, write_cloth_mesh
 from .material import GRAVITY, Material
 from .plots import VIEWS, plot_views
+from .reference import DiscreteShell, discrete_shell
 from .scenes import EDGES, SCENES, Scene, pin_factor, scene
 from .shell import (
     FundamentalForms,
@@ -51,6 +52,8 @@ __all__ = [
     "gravity_density",
     "shell_densities",
     "principal_strains",
+    "discrete_shell",
+    "DiscreteShell",
     "ClothMesh",
     "cloth_mesh",
     "grid_faces",
