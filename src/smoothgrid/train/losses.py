@@ -77,6 +77,9 @@ class Objective:
         dtype, device: of the sampled points.
         share: the number of processes drawing points (each draws ``batch / share`` interior
             and ``boundary_batch / share`` points per condition).
+
+    Attributes:
+        energy: whether the problem is in energy form.
     """
 
     def __init__(
@@ -111,7 +114,8 @@ class Objective:
         self.weights = {name: float(c.weight) for name, c in self.conditions.items()}
         self._overrides = dict(points.weights or {})
         self._checked = False
-        if problem.energy is not None:
+        self.energy = getattr(problem, "energy", None) is not None
+        if self.energy:
             self._check_energy()
 
     def _check_energy(self) -> None:
@@ -221,7 +225,7 @@ class Objective:
         weighted mean over time slices.
         """
         x = samples["residual"]["x"]
-        if self.problem.energy is not None:
+        if self.energy:
             return self._energy_terms(x, samples)
         squares = {
             name: r.square().reshape(len(x), -1).mean(1) for name, r in self._residual(x).items()

@@ -232,7 +232,7 @@ def _metrics(state: RunState, terms, objective: Objective) -> dict[str, Any]:
     """The final metrics (see :class:`Result`); an energy problem's ``energy`` (the last step's
     loss: its terms are integrals) stands where a residual problem's ``residual`` sum does."""
     last = state.history[-1] if state.history else {}
-    if objective.problem.energy is not None:
+    if objective.energy:
         summary = {"energy": state.last_loss}
     else:
         residual = [float(v.detach()) for k, v in terms.items() if k not in objective.conditions]
