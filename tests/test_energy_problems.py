@@ -174,6 +174,11 @@ def test_bad_energies_and_conditions_are_refused():
     field = sg.Field(sg.encodings.make("hermite", 2, levels=2, min_res=4, max_res=8), hidden=(8,))
     with pytest.raises(SettingsError, match=r"one number per point, shape \(4,\).*got \(4, 2\)"):
         sg.solve(vector, field, steps=1, progress=False)
+    flux = P.Problem(box, energy=lambda x, u: u.value[:, 0], constraint=constraint, order=1,
+                     conditions=[*hard, P.BoundaryEnergy(lambda x, u: u.value.expand(-1, 3),
+                                                         on="top")])  # fmt: skip
+    with pytest.raises(SettingsError, match=r"'boundary_energy' must return one number per"):
+        sg.solve(flux, field, steps=1, progress=False)
     with pytest.raises(SettingsError, match="adaptive='rad' weighs residuals"):
         sg.solve(P.make("poisson2d_energy"), field, steps=1, adaptive="rad", progress=False)
 

@@ -134,10 +134,13 @@ class Objective:
                 f"constraint, but the field carries another constraint (or none)"
             )
         g = torch.Generator(device=self.device).manual_seed(0)
-        x = problem.domain.sample_interior(4, g, dtype=self.dtype, device=self.device)
+        kw = {"dtype": self.dtype, "device": self.device}
+        x = problem.domain.sample_interior(4, g, **kw)
         with torch.no_grad():
             try:
                 problem.energy_density(x, self._jet(x))
+                for cond in self.conditions.values():
+                    cond.energy(cond.sample(problem.domain, 4, g, **kw), self._u(int(cond.order)))
             except ValueError as error:
                 raise SettingsError(str(error)) from None
 
