@@ -92,7 +92,7 @@ def test_principal_strains_of_a_stretch():
     assert torch.allclose(strains, torch.tensor([[s2 - 1, s1 - 1]], dtype=F64).expand(16, 2))
 
 
-@pytest.mark.parametrize("name", ["drape", "hang"])
+@pytest.mark.parametrize("name", ["drape", "hang", "clips"])
 def test_pins_hold_exactly_for_any_network(name):
     scene = cloth.scene(name, size=L)
     torch.manual_seed(1)
@@ -102,8 +102,10 @@ def test_pins_hold_exactly_for_any_network(name):
         field.decoder.layers[-1].bias.normal_()
     if scene.pins:
         pinned = torch.tensor(scene.pins, dtype=F64)
-    else:  # the top edge
-        t = torch.linspace(0, 1, 33, dtype=F64)
+    else:  # the top edge, or its parts
+        t = torch.cat(
+            [torch.linspace(a, b, 17, dtype=F64) for _, a, b in map(cloth.edge_part, scene.edges)]
+        )
         pinned = torch.stack([t, torch.ones_like(t)], 1)
     rest = torch.cat([pinned * L, torch.zeros(len(pinned), 1, dtype=F64)], 1)
     assert torch.equal(field(pinned), rest)
@@ -117,8 +119,15 @@ def test_pins_hold_exactly_for_any_network(name):
 
 
 def test_scenes_know_their_free_corners():
-    assert cloth.scene("drape").free_corners == ((0.0, 0.0), (1.0, 0.0))
-    assert cloth.scene("hang").free_corners == ((0.0, 0.0), (1.0, 0.0))
+    for name in ("drape", "hang", "clips"):
+        assert cloth.scene(name).free_corners == ((0.0, 0.0), (1.0, 0.0))
+    # between two clips the top edge is free, and the factor's Hessian stays bounded
+    factor = cloth.pin_factor((), cloth.scene("clips").edges)
+    t = torch.linspace(0, 1, 201, dtype=F64)
+    top = factor(Jet.coordinates(torch.stack([t, torch.ones_like(t)], 1), order=2, hessian=True))
+    free = (t > 0.1 + 1e-9) & (t < 0.9 - 1e-9)
+    assert (top.value[free] > 0).all() and (top.value[~free] == 0).all()
+    assert top.hess.abs().max() < 50
 
 
 def test_bad_materials_and_pins_are_refused():
@@ -136,6 +145,8 @@ def test_bad_materials_and_pins_are_refused():
         cloth.Scene("mine", pins=((1.2, 0.5),))
     with pytest.raises(ValueError, match="unknown edge 'tpo'. Did you mean 'top'"):
         cloth.Scene("mine", edges=("tpo",))
+    with pytest.raises(ValueError, match=r"pinned part \('top', 0.5, 1.2\) lies outside"):
+        cloth.Scene("mine", edges=(("top", 0.5, 1.2),))
     with pytest.raises(ValueError, match="at least one pin"):
         cloth.Scene("mine")
     with pytest.raises(ValueError, match="unknown cloth scene 'drap'. Did you mean 'drape'"):
@@ -167,7 +178,11 @@ def test_a_tiny_cloth_run_writes_its_mesh_pictures_and_metrics(tmp_path):
 
 
 def test_discrete_shell_reference_bends_a_cylinder_and_holds_its_pins():
-    from smoothgrid.apps.cloth.reference import _Energy, discrete_shell
+    from smoothgrid.apps.cloth.reference import _Energy, _pinned, discrete_shell
+
+    uv = _Energy(10, cloth.scene("clips"), MATERIAL, cloth.GRAVITY).uv  # nodes every 0.1
+    held = uv[_pinned(cloth.scene("clips"), uv)]
+    assert held.tolist() == [[0.0, 1.0], [0.1, 1.0], [0.9, 1.0], [1.0, 1.0]]
 
     n, radius = 8, 0.4
     energy = _Energy(n, cloth.scene("hang", size=L), MATERIAL, cloth.GRAVITY)

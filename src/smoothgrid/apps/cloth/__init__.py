@@ -18,7 +18,7 @@ from .export import ClothMesh, cloth_mesh, grid_faces, write_cloth_mesh
 from .material import GRAVITY, Material
 from .plots import VIEWS, plot_views
 from .reference import DiscreteShell, discrete_shell
-from .scenes import EDGES, SCENES, Scene, pin_factor, scene
+from .scenes import EDGES, SCENES, EdgePart, Scene, edge_part, pin_factor, scene
 from .shell import (
     FundamentalForms,
     bending_density,
@@ -42,6 +42,8 @@ __all__ = [
     "Scene",
     "SCENES",
     "EDGES",
+    "EdgePart",
+    "edge_part",
     "scene",
     "pin_factor",
     "FundamentalForms",

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from .export import ClothMesh, grid_faces
 from .material import GRAVITY, Material
-from .scenes import EDGES, Scene
+from .scenes import EDGES, Scene, edge_part
 
 __all__ = ["DiscreteShell", "discrete_shell", "initial_guess"]
 
@@ -60,8 +60,10 @@ def _pinned(scene: Scene, uv: Tensor, tol: float = 1e-9) -> Tensor:
     for pin in scene.pins:
         held |= (uv - torch.tensor(pin, dtype=F64)).abs().amax(1) < tol
     for edge in scene.edges:
-        axis, where = EDGES[edge]
-        held |= (uv[:, axis] - where).abs() < tol
+        name, start, end = edge_part(edge)
+        axis, where = EDGES[name]
+        along = uv[:, 1 - axis]
+        held |= ((uv[:, axis] - where).abs() < tol) & (along >= start - tol) & (along <= end + tol)
     return held
 
 

@@ -7,6 +7,9 @@ position of points or whole edges at ``X0`` exactly, by the hard constraint
 
 * ``drape``: pinned at the two corners of the top edge ``(0, 1)`` and ``(1, 1)``; it falls into a
   drape that sags between them.
+* ``clips``: the same with finite clips: the top edge pinned on ``u in [0, 0.1]`` and
+  ``[0.9, 1]`` (a point pin carries a point load, whose strain is unbounded: this one has a
+  limit as the resolution grows).
 * ``hang``: pinned along the top edge ``v = 1``; it swings down and hangs from it.
 """
 
@@ -18,13 +21,35 @@ from dataclasses import dataclass
 
 import torch
 
-from ...jet import Jet, cat
+from ...jet import Jet, apply, cat
 
-__all__ = ["Scene", "SCENES", "scene", "pin_factor", "EDGES"]
+__all__ = ["Scene", "SCENES", "scene", "pin_factor", "edge_part", "EDGES", "EdgePart"]
 
 EDGES = {"left": (0, 0.0), "right": (0, 1.0), "bottom": (1, 0.0), "top": (1, 1.0)}
 """Edge name -> (axis, coordinate) of the reference square: ``left`` is ``u = 0``, ``top`` is
 ``v = 1``."""
+
+EdgePart = tuple[str, float, float]
+"""A pinned part of an edge: its name and the interval of the other coordinate it covers."""
+
+
+def edge_part(spec: str | Sequence) -> EdgePart:
+    """``"top"`` -> ``("top", 0.0, 1.0)``; ``("top", a, b)`` checked.
+
+    Raises:
+        ValueError: an unknown edge (with the nearest name) or an interval outside ``[0, 1]``.
+    """
+    name, start, end = (spec, 0.0, 1.0) if isinstance(spec, str) else tuple(spec)
+    if name not in EDGES:
+        near = difflib.get_close_matches(str(name), list(EDGES), n=1)
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        raise ValueError(f"unknown edge {name!r}.{hint} Known: {', '.join(EDGES)}")
+    if not 0.0 <= float(start) < float(end) <= 1.0:
+        raise ValueError(
+            f"pinned part ({name!r}, {start}, {end}) lies outside the cloth: its interval must "
+            f"be 0 <= start < end <= 1"
+        )
+    return name, float(start), float(end)
 
 
 @dataclass(frozen=True)
@@ -35,7 +60,8 @@ class Scene:
         name: the scene's name.
         size: ``L``, the side of the square, m (> 0).
         pins: ``(u, v)`` reference coordinates of pinned points, each in ``[0, 1]^2``.
-        edges: names of pinned edges (:data:`EDGES`).
+        edges: pinned edges: names (:data:`EDGES`) or parts ``(name, start, end)`` (the other
+            coordinate's interval, e.g. ``("top", 0.0, 0.1)``: ``v = 1``, ``u <= 0.1``).
         description: one line.
 
     Raises:
@@ -45,7 +71,7 @@ class Scene:
     name: str
     size: float = 1.0
     pins: tuple[tuple[float, float], ...] = ()
-    edges: tuple[str, ...] = ()
+    edges: tuple[str | EdgePart, ...] = ()
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -58,10 +84,7 @@ class Scene:
                     f"(u, v) in [0, 1]^2"
                 )
         for edge in self.edges:
-            if edge not in EDGES:
-                near = difflib.get_close_matches(str(edge), list(EDGES), n=1)
-                hint = f" Did you mean {near[0]!r}?" if near else ""
-                raise ValueError(f"unknown edge {edge!r}.{hint} Known: {', '.join(EDGES)}")
+            edge_part(edge)
         if not self.pins and not self.edges:
             raise ValueError("a cloth needs at least one pin or pinned edge to hang from")
 
@@ -101,11 +124,20 @@ def _inward(point: Sequence[float], tol: float = 1e-12) -> tuple[float, float]:
     return n[0], n[1]
 
 
-def pin_factor(pins: Sequence[Sequence[float]], edges: Sequence[str]) -> Callable[[Jet], Jet]:
-    """``B(u, v)``: a polynomial jet function, zero exactly on the pins, positive elsewhere on
-    the square, 1 at its centre per factor.
+def _relu_square(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r = z.clamp_min(0.0)
+    return r * r, 2.0 * r, 2.0 * (z > 0).to(z.dtype)
 
-    A pinned edge contributes its normalised distance (``2 (1 - v)`` for ``top``). A pinned
+
+def pin_factor(
+    pins: Sequence[Sequence[float]], edges: Sequence[str | EdgePart]
+) -> Callable[[Jet], Jet]:
+    """``B(u, v)``: a jet function, zero exactly on the pins, positive elsewhere on the square,
+    1 at its centre per factor.
+
+    A pinned edge contributes its normalised distance (``2 (1 - v)`` for ``top``); a part
+    ``[a, b]`` of it adds ``4 (max(0, a - u)^2 + max(0, u - b)^2)`` (for ``top``), which is C1 with
+    a bounded second derivative, so the energy stays integrable. A pinned
     point ``c`` contributes ``n . (p - c) + |p - c|^2`` (normalised to 1 at the centre), ``n``
     the sum of the inward normals of the edges it lies on: on the boundary the factor grows
     linearly away from the pin, so the cloth may turn about it (a pin, not a clamp); inside it
@@ -114,9 +146,21 @@ def pin_factor(pins: Sequence[Sequence[float]], edges: Sequence[str]) -> Callabl
     centre = (0.5, 0.5)
     terms: list[Callable[[Jet], Jet]] = []
     for edge in edges:
-        axis, where = EDGES[edge]
+        name, start, end = edge_part(edge)
+        axis, where = EDGES[name]
         sign = 1.0 if where == 0.0 else -1.0
-        terms.append(lambda X, a=axis, w=where, s=sign: (X[..., a] - w) * (2.0 * s))
+
+        def part(X: Jet, a=axis, w=where, s=sign, lo=start, hi=end) -> Jet:
+            out = (X[..., a] - w) * (2.0 * s)
+            t = X[..., 1 - a]
+            if lo > 0.0:
+                out = out + apply(lo - t, _relu_square) * 4.0
+            if hi < 1.0:
+                out = out + apply(t - hi, _relu_square) * 4.0
+            return out
+
+        scale = 1.0 / float(part(Jet(torch.tensor([centre], dtype=torch.float64))).value)
+        terms.append(lambda X, part=part, scale=scale: part(X) * scale)
     for pin in pins:
         c = (float(pin[0]), float(pin[1]))
         n = _inward(c)
@@ -146,6 +190,10 @@ SCENES: dict[str, Scene] = {
     "drape": Scene(
         "drape", pins=((0.0, 1.0), (1.0, 1.0)),
         description="a 1 m square pinned at the two corners of one edge, released flat",
+    ),
+    "clips": Scene(
+        "clips", edges=(("top", 0.0, 0.1), ("top", 0.9, 1.0)),
+        description="a 1 m square clipped along the first and last 10 cm of one edge",
     ),
     "hang": Scene(
         "hang", edges=("top",),

@@ -223,7 +223,8 @@ def simulate_cloth(
     field.to(device=torch.device(device), dtype=torch.float32)
     record = {
         "app": "cloth", "scene": scene.name, "size": scene.size,
-        "pins": [list(p) for p in scene.pins], "edges": list(scene.edges),
+        "pins": [list(p) for p in scene.pins],
+        "edges": [e if isinstance(e, str) else list(e) for e in scene.edges],
         "material": material.as_dict(), "gravity": gravity,
         "batch": batch, "seed": seed, **field.config(), **budget.options(), **schedule.options(),
     }  # fmt: skip
