@@ -153,6 +153,7 @@ def test_bad_materials_and_pins_are_refused():
         cloth.scene("drap")
     assert main(["cloth", "drape", "--steps", "1", "--young", "-3"]) == 2
     assert main(["cloth", "drape", "--steps", "1", "--pins", "0,1", "1.5,1"]) == 2
+    assert main(["cloth", "hang", "--frames", "1", "--dt", "-0.1", "--steps", "1"]) == 2
 
 
 @pytest.mark.slow
@@ -203,3 +204,27 @@ def test_discrete_shell_reference_bends_a_cylinder_and_holds_its_pins():
     assert result.max_gradient < 1e-3 and result.energies["gravity_energy"] < 0
     # it hangs straight down: the free edge a little below L
     assert -1.02 * L < result.free_corners["0,0"][2] < -L
+
+
+@pytest.mark.slow
+def test_backward_euler_frames_fall_and_lose_energy():
+    from smoothgrid.apps.cloth.dynamics import animate_cloth
+
+    dt = 0.05
+    result = animate_cloth("hang", frames=2, dt=dt, steps=40, batch=512, resolution=8)
+    first, second = result.history
+    fall = cloth.GRAVITY * dt**2
+    # free fall under backward Euler: -g dt^2, then -3 g dt^2; a hinged sheet's corner a bit
+    # faster (a rigid hinged plate's edge starts at 1.5 g)
+    assert -1.6 < first["corner_z"] / fall < -0.9
+    assert -4.8 < second["corner_z"] / fall < -2.7
+    # from rest at zero energy, backward Euler only dissipates
+    mechanical = [row["energy"] + row["kinetic_energy"] for row in result.history]
+    assert 0 > mechanical[0] > mechanical[1]
+    assert first["kinetic_energy"] > 0 and second["t"] == pytest.approx(2 * dt)
+    top = torch.tensor([[0.0, 1.0], [0.5, 1.0], [1.0, 1.0]])
+    assert torch.equal(
+        result.field(top), torch.tensor([[0.0, 1.0, 0.0], [0.5, 1.0, 0.0], [1.0, 1.0, 0.0]])
+    )
+    with pytest.raises(ValueError, match="dt must be > 0"):
+        animate_cloth("hang", frames=1, dt=0.0, steps=1)

@@ -1,5 +1,6 @@
 """``smoothgrid cloth SCENE``: the static drape of a pinned cloth (see
-:mod:`smoothgrid.apps.cloth`), its mesh, pictures and metrics in ``--out``."""
+:mod:`smoothgrid.apps.cloth`), its mesh, pictures and metrics in ``--out``; with ``--frames K``
+its motion from rest, ``K`` backward-Euler steps of ``--dt`` seconds."""
 
 from __future__ import annotations
 
@@ -53,10 +54,54 @@ def add_parser(commands) -> None:
         "--density", type=float, default=defaults.density, help="density rho, kg/m^3"
     )
     parser.add_argument("--gravity", type=float, default=9.81, help="g, m/s^2")
+    parser.add_argument(
+        "--frames", type=int,
+        help="simulate this many backward-Euler time steps from rest instead of the static "
+        "drape; --steps / --time are then per frame (default 100 steps)",
+    )  # fmt: skip
+    parser.add_argument("--dt", type=float, default=1 / 30, help="time step with --frames, s")
     parser.add_argument("--seed", type=int, default=0, help="random seed (init and draws)")
     parser.add_argument("--device", help="cpu or cuda")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+FRAME_STEPS = 100
+"""Steps per frame of ``--frames`` when neither ``--steps`` nor ``--time`` is given."""
+
+
+def _scene_and_material(args: argparse.Namespace):
+    from ..apps import cloth
+
+    scene = cloth.scene(args.scene, args.size)
+    if args.pins:
+        scene = replace(scene, pins=tuple(_pin(text) for text in args.pins))
+    return scene, cloth.Material(args.young, args.poisson, args.thickness, args.density)
+
+
+def _animate(args: argparse.Namespace, budget: dict, out: str, device: str) -> int:
+    """``smoothgrid cloth SCENE --frames K``: backward-Euler frames from rest."""
+    from ..apps.cloth.dynamics import animate_cloth
+
+    try:
+        scene, material = _scene_and_material(args)
+        result = animate_cloth(
+            scene, material, frames=args.frames, dt=args.dt, resolution=args.resolution,
+            batch=args.batch, lr=args.lr, gravity=args.gravity,
+            mesh_resolution=args.mesh_resolution, seed=args.seed, device=device, out=out,
+            progress=not args.no_progress, **budget,
+        )  # fmt: skip
+    except (SettingsError, ValueError) as error:
+        raise ConfigError(str(error)) from None
+    last = result.history[-1]
+    print(
+        f"{scene.name}: {args.frames} frames of {args.dt:.4g} s, at t = {last['t']:.4g} s energy "
+        f"{last['energy']:.5g} J + kinetic {last['kinetic_energy']:.5g} J, corner (0,0) at "
+        f"[{last['corner_x']:.4f}, {last['corner_y']:.4f}, {last['corner_z']:.4f}] m, "
+        f"{result.metrics['steps']} steps in {result.metrics['wall_time']:.1f} s"
+    )
+    print(f"results in {out}")
+    return 0
 
 
 def _pin(text: str) -> tuple[float, float]:
@@ -74,17 +119,17 @@ def run(args: argparse.Namespace) -> int:
     device = args.device or "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("--device cuda was asked for but CUDA is not available")
+    default_steps = DEFAULT_STEPS if args.frames is None else FRAME_STEPS
     budget = (
         {"time_budget": args.time}
         if args.time is not None
-        else {"steps": DEFAULT_STEPS if args.steps is None else args.steps}
+        else {"steps": default_steps if args.steps is None else args.steps}
     )
     out = args.out or f"runs/cloth/{args.scene}"
+    if args.frames is not None:
+        return _animate(args, budget, out, device)
     try:
-        scene = cloth.scene(args.scene, args.size)
-        if args.pins:
-            scene = replace(scene, pins=tuple(_pin(text) for text in args.pins))
-        material = cloth.Material(args.young, args.poisson, args.thickness, args.density)
+        scene, material = _scene_and_material(args)
         result = cloth.simulate_cloth(
             scene, material, resolution=args.resolution, batch=args.batch, lr=args.lr,
             gravity=args.gravity, mesh_resolution=args.mesh_resolution, seed=args.seed,

@@ -5,7 +5,8 @@ The field maps reference coordinates ``(u, v) in [0, 1]^2`` to the deformed posi
 ``x(u, v) in R^3`` (a Hermite grid with a small decoder; value, gradient and Hessian are
 analytic jets), the energy is St. Venant-Kirchhoff membrane (change of the first fundamental
 form) plus bending (change of the second) plus gravity (:mod:`.shell`), and the pins hold
-exactly by a hard constraint (:mod:`.scenes`).
+exactly by a hard constraint (:mod:`.scenes`). :func:`animate_cloth` adds time: backward-Euler
+frames from rest, each the same minimisation with an inertia term (:mod:`.dynamics`).
 
 >>> from smoothgrid.apps import cloth
 >>> result = cloth.simulate_cloth("drape", time_budget=60, out="runs/drape")  # doctest: +SKIP
@@ -14,6 +15,7 @@ exactly by a hard constraint (:mod:`.scenes`).
 Command line: ``smoothgrid cloth drape --time 60 --out runs/drape``.
 """
 
+from .dynamics import animate_cloth, kinetic_energy
 from .export import ClothMesh, cloth_mesh, grid_faces, write_cloth_mesh
 from .material import GRAVITY, Material
 from .plots import VIEWS, plot_views
@@ -33,6 +35,8 @@ from .simulate import CLOTH_GRID, ClothResult, cloth_energies, cloth_field, simu
 
 __all__ = [
     "simulate_cloth",
+    "animate_cloth",
+    "kinetic_energy",
     "ClothResult",
     "cloth_field",
     "cloth_energies",

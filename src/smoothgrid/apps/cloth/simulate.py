@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,16 +121,27 @@ def cloth_energies(
 
 class ClothTask(Task):
     """Each step: ``batch`` stratified points of the unit square, the Monte Carlo shell energy
-    and gravity there (terms ``membrane``, ``bending``, ``gravity``, in J)."""
+    and gravity there (terms ``membrane``, ``bending``, ``gravity``, in J).
+
+    With ``inertia = (predict, weight)`` (a time step of :mod:`.dynamics`) the term
+    ``inertia``, ``weight * mean |x - predict(p)|^2``, is added: ``predict: (B, 2) -> (B, 3)``
+    the inertial prediction of the positions (no graph), ``weight = rho h L^2 / (2 dt^2)``.
+    """
 
     desc = "cloth"
     target_metric = "energy"
 
     def __init__(
-        self, field: Field, scene: Scene, material: Material, batch: int, gravity: float
+        self,
+        field: Field,
+        scene: Scene,
+        material: Material,
+        batch: int,
+        gravity: float,
+        inertia: tuple[Callable[[Tensor], Tensor], float] | None = None,
     ) -> None:
         self.field, self.scene, self.material = field, scene, material
-        self.batch, self.gravity = batch, gravity
+        self.batch, self.gravity, self.inertia = batch, gravity, inertia
         p = next(field.parameters())
         self.dtype, self.device = p.dtype, p.device
 
@@ -146,6 +157,9 @@ class ClothTask(Task):
             k: d.mean()
             for k, d in shell_densities(jet, reference, self.material, self.gravity).items()
         }
+        if self.inertia is not None:
+            predict, weight = self.inertia
+            terms["inertia"] = weight * (jet.value - predict(x)).square().sum(1).mean()
         return sum(terms.values()), terms
 
     def evaluate(self) -> dict[str, Any]:
