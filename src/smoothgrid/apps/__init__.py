@@ -5,8 +5,10 @@ data, fitting loop, metrics and plots. Apps import the core, never each other.
 * :mod:`~smoothgrid.apps.sdf`: a signed distance field from a mesh, an oriented point cloud or
   a procedural shape, with its mesh and curvature.
 * :mod:`~smoothgrid.apps.nerf`: a radiance field with camera-pose refinement from noisy poses.
+* :mod:`~smoothgrid.apps.cloth`: the static drape of a pinned cloth by minimising its
+  Kirchhoff-Love thin-shell energy.
 """
 
-from . import image, nerf, sdf
+from . import cloth, image, nerf, sdf
 
-__all__ = ["image", "sdf", "nerf"]
+__all__ = ["cloth", "image", "nerf", "sdf"]

@@ -229,14 +229,19 @@ def solve(
 
 
 def _metrics(state: RunState, terms, objective: Objective) -> dict[str, Any]:
-    """The final metrics (see :class:`Result`)."""
+    """The final metrics (see :class:`Result`); an energy problem's ``energy`` (the last step's
+    loss: its terms are integrals) stands where a residual problem's ``residual`` sum does."""
     last = state.history[-1] if state.history else {}
-    residual = [float(v.detach()) for k, v in terms.items() if k not in objective.conditions]
+    if objective.energy:
+        summary = {"energy": state.last_loss}
+    else:
+        residual = [float(v.detach()) for k, v in terms.items() if k not in objective.conditions]
+        summary = {"residual": sum(residual) if residual else None}
     return {
         "rel_l2": last.get("rel_l2"),
         "best_rel_l2": state.best,
         "max_abs_error": last.get("max_abs_error"),
-        "residual": sum(residual) if residual else None,
+        **summary,
         "loss": state.last_loss,
         "wall_time": state.train_time,
         "steps": state.step,
