@@ -10,7 +10,8 @@
   the points of each step are split across the processes.
 * ``smoothgrid bench SUITE``: methods side by side (see :mod:`smoothgrid.bench`), their table
   and plots.
-* ``smoothgrid image IMAGE`` / ``smoothgrid sdf SOURCE``: the applications (see :mod:`.apps`).
+* ``smoothgrid image IMAGE`` / ``smoothgrid sdf SOURCE`` / ``smoothgrid smoke SOURCE``: the
+  applications (see :mod:`.apps`).
 
 Every setting is checked before training starts. Exit codes: 0 done, 1 diverged, 2 bad input (an
 unknown name or key, with the nearest suggestion; a bad value; an unusable checkpoint), 130
@@ -122,6 +123,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return apps.run_image(args)
     if args.command == "sdf":
         return apps.run_sdf(args)
+    if args.command == "smoke":
+        return apps.run_smoke(args)
     return solve.run(args)
 
 
