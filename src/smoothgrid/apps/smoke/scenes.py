@@ -380,10 +380,13 @@ def read_scene(folder: str | os.PathLike) -> Scene:
         raise ValueError(f"{paths.meta}: 'box' must be [lo, hi] with {dim} numbers each, lo < hi")
     times = torch.tensor(meta["times"], dtype=torch.float64)
     bg = float(meta.get("background", 0.0))
+    box = Scene(dim, lo, hi, times, None, None, None, None).box
     splits = {}
     for name in ("train", "test"):
         split = blender.read_blender(paths.folder, name, background=(bg, bg, bg))
         where = paths.folder / f"transforms_{name}.json"
+        names = [f"{where.name}: frame {i} ({p.name})" for i, p in enumerate(split.paths)]
+        check_visible(split.cameras, box, names)
         index = _frame_times(split, times, where)
         if name == "train":
             _check_complete(split, index, times, where)
@@ -394,11 +397,7 @@ def read_scene(folder: str | os.PathLike) -> Scene:
     simulation = None
     if meta.get("simulation"):
         simulation = Simulation.load(paths.folder / meta["simulation"])
-    scene = Scene(dim, lo, hi, times, splits["train"].cameras, splits["train"].images.mean(-1),
-                  splits["test"].cameras, splits["test"].images.mean(-1),
-                  float(meta.get("alpha", 1.0)), float(meta.get("emission", 1.0)), bg,
-                  simulation, str(meta.get("source", paths.folder.name)))  # fmt: skip
-    for name, split in splits.items():
-        names = [f"transforms_{name}.json: frame {i} ({p.name})" for i, p in enumerate(split.paths)]
-        check_visible(split.cameras, scene.box, names)
-    return scene
+    return Scene(dim, lo, hi, times, splits["train"].cameras, splits["train"].images.mean(-1),
+                 splits["test"].cameras, splits["test"].images.mean(-1),
+                 float(meta.get("alpha", 1.0)), float(meta.get("emission", 1.0)), bg,
+                 simulation, str(meta.get("source", paths.folder.name)))  # fmt: skip
