@@ -12,17 +12,81 @@ its graph saves for backward); on CUDA the allocator's peak.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import torch
 
 from smoothgrid.apps.smoke.command import load_source
-from smoothgrid.apps.smoke.fit import SmokeOptions, fit_smoke
+from smoothgrid.apps.smoke.fit import (
+    SmokeOptions,
+    SmokeTask,
+    build_model,
+    fit_smoke,
+    saved_megabytes,
+    transport_options,
+)
 from smoothgrid.apps.smoke.frames import transport_floor
 from smoothgrid.apps.smoke.metrics import markdown_table
+from smoothgrid.apps.smoke.physics import physics_loss
+from smoothgrid.train.optim import grid_decoder_adam
 
 METHODS = "jets,weak,fd,semi_lagrangian,double_backward,no_physics,mlp"
+
+
+def interleaved_ms(scene, methods, options, rounds: int = 5, steps: int = 4) -> dict[str, float]:
+    """Median ms per training step (loss, backward, Adam) of each method on one fixed batch,
+    the methods taking turns ``rounds`` times: a drift of the machine's load hits them alike
+    (the fitted runs' ms/step are taken one after the other and do not have that)."""
+    transport = transport_options(scene, options.kappa, options.divergence_weight > 0)
+    runs = {}
+    for method in methods:
+        torch.manual_seed(0)
+        model, routes, rates = build_model(scene, method, options)
+        task = SmokeTask(model, scene, routes, options, transport)
+        task.before_step(1.0)
+        samples = task.sample(torch.Generator().manual_seed(0), None, 1)
+        runs[method] = (task, samples, grid_decoder_adam(model, *rates))
+    times = {m: [] for m in methods}
+    for _ in range(rounds):
+        for method, (task, samples, adam) in runs.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                loss, _ = task.loss(samples)
+                adam.zero_grad()
+                loss.backward()
+                adam.step()
+            times[method].append(1000 * (time.perf_counter() - start) / steps)
+    return {m: statistics.median(t) for m, t in times.items()}
+
+
+def physics_only(scene, methods, options, n: int = 4096, rounds: int = 5) -> dict[str, tuple]:
+    """``(ms, MB)`` of the physics term alone (loss of ``n`` points, backward) per method with
+    physics, taken in turns: the part of a step the routes differ in. MB: the storages its
+    autograd graph saves for backward."""
+    transport = transport_options(scene, options.kappa, options.divergence_weight > 0)
+    runs = {}
+    for method in methods:
+        torch.manual_seed(0)
+        model, routes, _ = build_model(scene, method, options)
+        if routes:
+            task = SmokeTask(model, scene, routes, options, transport)
+            runs[method] = (model, routes, task._uniform(n, torch.Generator().manual_seed(0)))
+    times = {m: [] for m in runs}
+    for _ in range(rounds):
+        for method, (model, routes, points) in runs.items():
+            start = time.perf_counter()
+            physics_loss(model, points, routes, transport).backward()
+            times[method].append(1000 * (time.perf_counter() - start))
+    memory = {
+        method: saved_megabytes(
+            lambda m=model, r=routes, p=points: physics_loss(m, p, r, transport)
+        )
+        for method, (model, routes, points) in runs.items()
+    }
+    return {m: (statistics.median(times[m]), memory[m]) for m in runs}
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -74,7 +138,18 @@ def main(argv: list[str] | None = None) -> int:
                       out=Path(args.out) / method, **budget).metrics  # fmt: skip
         rows.append(m)
         print(f"{method}: PSNR {m['psnr']:.2f} dB, {m['ms_per_step']:.1f} ms/step", file=sys.stderr)
+    methods = [r["method"] for r in rows]
+    interleaved = interleaved_ms(scene, methods, options)
+    for r in rows:
+        r["ms_interleaved"] = interleaved[r["method"]]
     text = markdown_table(rows)
+    text += (
+        "\n\nms/step taken in turns (median of 5 rounds of 4 steps on one batch, nothing "
+        "skipped): " + ", ".join(f"{r['method']} {r['ms_interleaved']:.1f}" for r in rows)
+    )
+    alone = physics_only(scene, methods, options)
+    text += "\n\nphysics term alone (4096 points, loss + backward, median of 5 in turns): "
+    text += ", ".join(f"{m} {ms:.1f} ms / {mb:.1f} MB saved" for m, (ms, mb) in alone.items())
     if scene.simulation is not None:
         text += "\n\nfloor (the simulated truth's own mean |R|): "
         text += f"{transport_floor(scene.simulation).mean_abs:.3g} rho/s"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,17 @@ from .options import TransportOptions
 from .physics import ROUTES, physics_loss
 from .scenes import Scene, render_density
 
-__all__ = ["SmokeOptions", "SmokeResult", "SmokeTask", "METHODS", "parse_method", "fit_smoke"]
+__all__ = [
+    "SmokeOptions",
+    "SmokeResult",
+    "SmokeTask",
+    "METHODS",
+    "parse_method",
+    "build_model",
+    "saved_megabytes",
+    "transport_options",
+    "fit_smoke",
+]
 
 METHODS = (*ROUTES, "no_physics", "mlp")
 """The single-word methods; routes may also be joined by ``+``."""
@@ -127,6 +138,20 @@ def parse_method(method: str) -> tuple[str, dict[str, float]]:
             "joined by '+', e.g. weak+fd)"
         )
     return "grid", {r: 1.0 for r in routes}
+
+
+def build_model(
+    scene: Scene, method: str, options: SmokeOptions
+) -> tuple[SmokeModel, dict[str, float], tuple[float, float]]:
+    """A fresh model of ``method`` on the scene's space-time box (seed torch first), its
+    routes, and its ``(grid, decoder)`` learning rates."""
+    kind, routes = parse_method(method)
+    lo, hi = scene.spacetime
+    if kind == "mlp":
+        return mlp_model(scene.dim, lo, hi), routes, (0.1 * options.lr, 0.1 * options.lr)
+    model = smoke_model(scene.dim, lo, hi, options.grid, options.time_bands,
+                        **options.grid_options())  # fmt: skip
+    return model, routes, (options.lr, options.decoder_lr)
 
 
 def transport_options(scene: Scene, kappa: float, divergence: bool) -> TransportOptions:
@@ -311,9 +336,9 @@ class SmokeResult:
     out: str | None = None
 
 
-def _saved_megabytes(task: SmokeTask, samples: Samples) -> float:
-    """Megabytes of the distinct storages one step's autograd graph saves for backward (the
-    CPU stand-in for peak memory: what a training step holds beyond the parameters)."""
+def saved_megabytes(loss_fn: Callable[[], Tensor]) -> float:
+    """Megabytes of the distinct storages the autograd graph of ``loss_fn()`` saves for
+    backward (the CPU stand-in for peak memory: what a step holds beyond the parameters)."""
     storages: dict[int, int] = {}
 
     def pack(t: Tensor) -> Tensor:
@@ -322,7 +347,7 @@ def _saved_megabytes(task: SmokeTask, samples: Samples) -> float:
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss, _ = task.loss(samples)
+        loss = loss_fn()
     del loss
     return sum(storages.values()) / 2**20
 
@@ -365,18 +390,10 @@ def fit_smoke(
     """
     options = options or SmokeOptions()
     budget = Budget(steps=steps, time_budget=time_budget)
-    kind, routes = parse_method(method)
     transport = transport_options(scene, options.kappa, options.divergence_weight > 0)
     device = torch.device(device)
     torch.manual_seed(seed)
-    lo, hi = scene.spacetime
-    if kind == "mlp":
-        model = mlp_model(scene.dim, lo, hi)
-        lr = decoder_lr = 0.1 * options.lr
-    else:
-        model = smoke_model(scene.dim, lo, hi, options.grid, options.time_bands,
-                            **options.grid_options())  # fmt: skip
-        lr, decoder_lr = options.lr, options.decoder_lr
+    model, routes, (lr, decoder_lr) = build_model(scene, method, options)
     model.to(device=device, dtype=torch.float32)
     schedule = Schedule(lr=lr, decoder_lr=decoder_lr, decay="exp", final_lr_factor=0.1)
     task = SmokeTask(model, scene, routes, options, transport)
@@ -397,7 +414,7 @@ def fit_smoke(
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device) / 2**20
     else:
-        peak = _saved_megabytes(task, state.samples)
+        peak = saved_megabytes(lambda: task.loss(state.samples)[0])
     task.history = state.history
     model.eval()
     pred = task.render_test().cpu()
