@@ -20,6 +20,7 @@ by ``+`` (weight 1 each, e.g. ``weak+fd``); ``no_physics`` (B2: images only); ``
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -49,6 +50,7 @@ __all__ = [
     "build_model",
     "saved_megabytes",
     "transport_options",
+    "start_density",
     "fit_smoke",
 ]
 
@@ -144,14 +146,25 @@ def build_model(
     scene: Scene, method: str, options: SmokeOptions
 ) -> tuple[SmokeModel, dict[str, float], tuple[float, float]]:
     """A fresh model of ``method`` on the scene's space-time box (seed torch first), its
-    routes, and its ``(grid, decoder)`` learning rates."""
+    routes, and its ``(grid, decoder)`` learning rates. It starts as a uniform fog whose
+    images are 5 % of the emission away from the background (:func:`start_density`)."""
     kind, routes = parse_method(method)
     lo, hi = scene.spacetime
+    rho = start_density(scene)
     if kind == "mlp":
-        return mlp_model(scene.dim, lo, hi), routes, (0.1 * options.lr, 0.1 * options.lr)
-    model = smoke_model(scene.dim, lo, hi, options.grid, options.time_bands,
+        model = mlp_model(scene.dim, lo, hi, rho_init=rho)
+        return model, routes, (0.1 * options.lr, 0.1 * options.lr)
+    model = smoke_model(scene.dim, lo, hi, options.grid, options.time_bands, rho_init=rho,
                         **options.grid_options())  # fmt: skip
     return model, routes, (options.lr, options.decoder_lr)
+
+
+def start_density(scene: Scene, share: float = 0.05) -> float:
+    """The uniform density whose opacity along the volume's diagonal is ``share`` of the
+    emission: ``-log(1 - share / emission) / (alpha * diagonal)`` (capped at opacity 1/2)."""
+    opacity = min(0.5, share / max(scene.emission, 1e-12))
+    diagonal = float((scene.hi - scene.lo).norm())
+    return -math.log(1.0 - opacity) / (scene.alpha * diagonal)
 
 
 def transport_options(scene: Scene, kappa: float, divergence: bool) -> TransportOptions:
@@ -201,7 +214,7 @@ class SmokeTask(Task):
         self.occupancy = None
         self.history: list[dict[str, Any]] = []
         if options.occupancy:
-            n = max(8, min(64, options.max_res))
+            n = max(8, min(64 if scene.dim == 2 else 32, options.max_res))
             res = (n, n, n) if scene.dim == 3 else (n, n, 1)
             self.occupancy = OccupancyGrid(self.box, res, threshold=5e-3 * scene.alpha,
                                            every=16, warmup=64).to(p.device)  # fmt: skip

@@ -47,8 +47,8 @@ CPU_GRID = dict(levels=8, features=2, min_res=4, max_res=64, log2_table=16)
 """The CPU default: 8 levels of 2 features, 4 to 64 cells per axis, 2^16 rows per level."""
 
 RHO_INIT = 0.02
-"""The density a fresh model starts near everywhere (its output bias), in density units: a
-faint fog, so that the first images are close to the background and not saturated."""
+"""The density a fresh model starts near everywhere (its output bias) unless given one, in
+density units: a faint fog, so that the first images are close to the background."""
 
 
 class SpaceTimeEncoding(Encoding):
@@ -220,10 +220,12 @@ class SmokeModel(nn.Module):
         return self.field.config()
 
 
-def _start_faint(field: Field) -> None:
+def _start_faint(field: Field, rho: float) -> None:
+    if not rho > 0:
+        raise ValueError(f"the starting density must be > 0, got {rho!r}")
     last = field.decoder.layers[-1]
     with torch.no_grad():
-        last.bias[0] = math.log(math.expm1(RHO_INIT))
+        last.bias[0] = math.log(math.expm1(rho))
 
 
 def smoke_model(
@@ -233,24 +235,29 @@ def smoke_model(
     grid: str = "quintic",
     time_bands: int = 16,
     hidden: Sequence[int] = (64, 64),
+    rho_init: float = RHO_INIT,
     **grid_options: Any,
 ) -> SmokeModel:
     """The blueprint's model on the space-time box ``[lo, hi]`` (``d + 1`` numbers each, time
     last): :class:`SpaceTimeEncoding` and a SiLU decoder of widths ``hidden`` (depth 2, width
-    64), starting at ``rho ~`` :data:`RHO_INIT`, ``u ~ 0``. Seed torch first."""
+    64), starting at ``rho ~ rho_init``. Seed torch first."""
     enc = SpaceTimeEncoding(dim, grid, time_bands, bounds=(lo, hi), **grid_options)
     field = Field(enc, hidden=hidden, out=1 + dim, activation="silu")
-    _start_faint(field)
+    _start_faint(field, rho_init)
     return SmokeModel(field)
 
 
 def mlp_model(
-    dim: int, lo: Sequence[float], hi: Sequence[float], size: str = "small"
+    dim: int,
+    lo: Sequence[float],
+    hi: Sequence[float],
+    size: str = "small",
+    rho_init: float = RHO_INIT,
 ) -> SmokeModel:
     """Baseline B3: ``sg.baselines``' ``fourier_mlp`` (random Fourier features of ``(x, t)``, a
     tanh MLP; 64 frequencies and 3 x 128 on a CPU) as a smoke model on ``[lo, hi]``."""
     field = baselines.make("fourier_mlp", dim=dim + 1, out=1 + dim, size=size)
     field.set_bounds(list(lo), list(hi))
     field.derivatives = "jet"  # Fourier features have analytic jets: no double backward
-    _start_faint(field)
+    _start_faint(field, rho_init)
     return SmokeModel(field)
