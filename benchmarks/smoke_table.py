@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-every", type=int, default=25)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="bench/smoke")
+    parser.add_argument("--physics-points", type=int, default=4096,
+                        help="points of the physics-only timing")  # fmt: skip
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     scene = load_source(args.source, args.views, args.seed, args.pixels, args.resolution,
@@ -147,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         "\n\nms/step taken in turns (median of 5 rounds of 4 steps on one batch, nothing "
         "skipped): " + ", ".join(f"{r['method']} {r['ms_interleaved']:.1f}" for r in rows)
     )
-    alone = physics_only(scene, methods, options)
-    text += "\n\nphysics term alone (4096 points, loss + backward, median of 5 in turns): "
+    alone = physics_only(scene, methods, options, args.physics_points)
+    text += f"\n\nphysics term alone ({args.physics_points} points, loss + backward, median "
+    text += "of 5 in turns): "
     text += ", ".join(f"{m} {ms:.1f} ms / {mb:.1f} MB saved" for m, (ms, mb) in alone.items())
     if scene.simulation is not None:
         text += "\n\nfloor (the simulated truth's own mean |R|): "
