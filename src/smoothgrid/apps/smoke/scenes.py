@@ -34,7 +34,7 @@ import json
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -46,6 +46,7 @@ from .frames import Simulation
 __all__ = [
     "Scene",
     "ScenePaths",
+    "volume_box",
     "SLAB",
     "make_cameras",
     "ring_azimuths",
@@ -62,6 +63,15 @@ SLAB = 0.5
 
 TIME_TOL = 1e-6
 """Largest difference (s) between a frame's time and the scene's frame time it stands for."""
+
+
+def volume_box(dim: int, lo: Tensor, hi: Tensor) -> tuple[Tensor, Tensor]:
+    """``(3,)`` world corners of the volume ``[lo, hi]`` (``(d,)`` each): itself in 3D, the
+    slab ``[lo, hi] x [-SLAB, SLAB]`` in 2D."""
+    if dim == 3:
+        return lo.clone(), hi.clone()
+    pad = torch.tensor([SLAB], dtype=torch.float64)
+    return torch.cat([lo, -pad]), torch.cat([hi, pad])
 
 
 @dataclass
@@ -98,10 +108,7 @@ class Scene:
     @property
     def box(self) -> tuple[Tensor, Tensor]:
         """``(3,)`` world corners the rays are clipped to (a 2D volume's slab)."""
-        if self.dim == 3:
-            return self.lo.clone(), self.hi.clone()
-        pad = torch.tensor([SLAB], dtype=torch.float64)
-        return torch.cat([self.lo, -pad]), torch.cat([self.hi, pad])
+        return volume_box(self.dim, self.lo, self.hi)
 
     @property
     def spacetime(self) -> tuple[list[float], list[float]]:
@@ -228,30 +235,28 @@ def observe(
     cams = make_cameras(dim, ring_azimuths(views), sim.lo, sim.hi, pixels)
     train_frames = list(range(0, T, 2))
     test_frames = list(range(1, T, 2)) or [0]
-    scene = Scene(dim, sim.lo.double(), sim.hi.double(), sim.times.double(), cams, None, cams,
-                  None, alpha, 1.0, background, sim, name)  # fmt: skip
-    train = [(v, f) for f in train_frames for v in range(views)]
-    test = [(views, f) for f in test_frames]
+    lo, hi = sim.lo.double(), sim.hi.double()
+    box = volume_box(dim, lo, hi)
     density = lambda p: sim(p)[:, 0]  # noqa: E731
-    images = []  # opacities first: the images are linear in the emission
-    for pairs in (train, test):
+    shots = []  # opacities first: the images are linear in the emission
+    for pairs in ([(v, f) for f in train_frames for v in range(views)],
+                  [(views, f) for f in test_frames]):  # fmt: skip
         c2w = torch.stack([cams.c2w[v] for v, _ in pairs])
         times = torch.tensor([float(sim.times[f]) for _, f in pairs], dtype=torch.float64)
-        sub = cams.with_poses(c2w)
-        sub = Cameras(sub.c2w, sub.width, sub.height, sub.fx, sub.fy, sub.cx, sub.cy, times)
+        sub = Cameras(c2w, cams.width, cams.height, cams.fx, cams.fy, cams.cx, cams.cy, times)
         with torch.no_grad():
-            opacity = render_density(density, dim, sub.to(dtype=torch.float32), scene.box,
-                                     n_samples, alpha, 1.0, 0.0)  # fmt: skip
-        images.append((sub, opacity))
-    (train_cams, train_a), (test_cams, test_a) = images
+            opacity = render_density(density, dim, sub.to(dtype=torch.float32), box, n_samples,
+                                     alpha, 1.0, 0.0)  # fmt: skip
+        shots.append((sub, opacity))
+    (train, train_a), (test, test_a) = shots
     if emission is None:
         emission = 0.9 / max(float(train_a.max()), 1e-6)
 
     def shade(opacity: Tensor) -> Tensor:
         return emission * opacity + background * (1 - opacity)
 
-    return replace(scene, train=train_cams, train_images=shade(train_a), test=test_cams,
-                   test_images=shade(test_a), emission=emission)  # fmt: skip
+    return Scene(dim, lo, hi, sim.times.double(), train, shade(train_a), test, shade(test_a),
+                 alpha, emission, background, sim, name)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -380,7 +385,7 @@ def read_scene(folder: str | os.PathLike) -> Scene:
         raise ValueError(f"{paths.meta}: 'box' must be [lo, hi] with {dim} numbers each, lo < hi")
     times = torch.tensor(meta["times"], dtype=torch.float64)
     bg = float(meta.get("background", 0.0))
-    box = Scene(dim, lo, hi, times, None, None, None, None).box
+    box = volume_box(dim, lo, hi)
     splits = {}
     for name in ("train", "test"):
         split = blender.read_blender(paths.folder, name, background=(bg, bg, bg))
