@@ -216,8 +216,11 @@ class SmokeTask(Task):
         if options.occupancy:
             n = max(8, min(64 if scene.dim == 2 else 32, options.max_res))
             res = (n, n, n) if scene.dim == 3 else (n, n, 1)
-            self.occupancy = OccupancyGrid(self.box, res, threshold=5e-3 * scene.alpha,
-                                           every=16, warmup=64).to(p.device)  # fmt: skip
+            # half the starting fog: all of it is occupied at first, and what the model empties
+            # below that is skipped (a fixed threshold would cut a fog near it in random halves)
+            threshold = 0.5 * scene.alpha * start_density(scene)
+            self.occupancy = OccupancyGrid(self.box, res, threshold=threshold, every=16,
+                                           warmup=64).to(p.device)  # fmt: skip
         g = torch.Generator(device=p.device).manual_seed(12345)
         self.eval_points = self._uniform(2048, g)
 
