@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, run_methods, budget: dict[str, Any], device: s
         options = SmokeOptions(
             rays=args.batch, kappa=args.kappa, divergence_weight=args.divergence,
             lambda_phys=args.lambda_phys, grid=args.grid, eval_every=args.eval_every,
-            **({"lr": args.lr} if args.lr is not None else {}),
+            **({"lr": args.lr, "decoder_lr": args.lr} if args.lr is not None else {}),
         )  # fmt: skip
         scene = load_source(args.source, args.views, args.seed, args.pixels, args.resolution,
                             args.frames)  # fmt: skip
