@@ -76,3 +76,29 @@ def test_cli_folder_with_a_missing_frame(tmp_path, capsys):
     assert "missing frames" in capsys.readouterr().err
     assert main(["smoke", str(tmp_path / "nowhere"), "--steps", "1"]) == 2
     assert "neither a preset" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_tiny_3d_fit_writes_its_pictures(tmp_path):
+    """The 3D path end to end: square images, combined routes with diffusion and the
+    divergence penalty, every picture and the GIF."""
+    torch.set_num_threads(1)
+    sim = simulate(SmokeConfig(dim=3, resolution=8, frames=4, frame_dt=0.05, substeps=1))
+    scene = observe(sim, views=2, pixels=8)
+    assert scene.train_images.shape == (2 * 2, 8, 8) and scene.test_images.shape == (2, 8, 8)
+    options = SmokeOptions(rays=32, ray_samples=16, physics_points=16, levels=3, max_res=16,
+                           kappa=1e-4, divergence_weight=0.1, eval_every=2)  # fmt: skip
+    result = fit_smoke(scene, "jets+semi_lagrangian", steps=4, options=options, out=tmp_path)
+    assert result.test_images.shape == (2, 8, 8)
+    for name in ("metrics.json", "heldout.png", "slices.png", "velocity.png", "residual.png",
+                 "curves.png", "heldout.gif"):  # fmt: skip
+        assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_gif_is_skipped_with_a_note_without_pillow(tmp_path, monkeypatch, capsys):
+    from smoothgrid.apps.smoke import plots
+
+    monkeypatch.setitem(__import__("sys").modules, "PIL", None)
+    plots._gif(None, None, tmp_path / "heldout.gif", 8)
+    assert not (tmp_path / "heldout.gif").exists()
+    assert "Pillow is not installed" in capsys.readouterr().err

@@ -96,8 +96,9 @@ def load_source(source: str, views: int, seed: int, pixels: int | None = None,
 def _line(m: Mapping[str, Any]) -> str:
     rel = m["density_rel_l2"]
     density = "" if rel is None else f", rho rel. L2 {rel:.3f}"
-    return (f"held-out PSNR {m['psnr']:.2f} dB (start {m['psnr_start']:.2f}){density}, "
-            f"mean |R| {m['residual']:.3g}, {m['ms_per_step']:.1f} ms/step")  # fmt: skip
+    start = "" if m["psnr_start"] is None else f" (start {m['psnr_start']:.2f})"
+    speed = "" if m["ms_per_step"] is None else f", {m['ms_per_step']:.1f} ms/step"
+    return f"held-out PSNR {m['psnr']:.2f} dB{start}{density}, mean |R| {m['residual']:.3g}{speed}"
 
 
 def run(args: argparse.Namespace, run_methods, budget: dict[str, Any], device: str) -> int:

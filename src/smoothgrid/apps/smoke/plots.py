@@ -147,14 +147,20 @@ def _velocity(plt, task, n: int, path: Path, title: str) -> None:
     extent = [float(scene.lo[0]), float(scene.hi[0]), float(scene.lo[1]), float(scene.hi[1])]
     pts = slice_points(scene, n, t)
     x, y = pts[:, 0].view(n, n).numpy(), pts[:, 1].view(n, n).numpy()
-    for ax, (name, source) in zip(axes[0], sources):
-        s = model_slice(source, scene, n, t)
+    slices = [(name, model_slice(source, scene, n, t)) for name, source in sources]
+    # one arrow scale for all panels: the fastest arrow is one arrow spacing long
+    fastest = max(float(np.linalg.norm(s["u"][::step, ::step], axis=-1).max()) for _, s in slices)
+    spacing = step * (extent[1] - extent[0]) / n
+    for ax, (name, s) in zip(axes[0], slices):
         ax.imshow(s["rho"], origin="lower", extent=extent, cmap="gray")
         u = s["u"][::step, ::step]
-        ax.quiver(x[::step, ::step], y[::step, ::step], u[..., 0], u[..., 1], color="tab:orange")
+        if fastest > 0:
+            ax.quiver(x[::step, ::step], y[::step, ::step], u[..., 0], u[..., 1],
+                      color="tab:orange", angles="xy", scale_units="xy",
+                      scale=fastest / spacing)  # fmt: skip
         ax.set_title(f"{name}: u over rho, t = {t:.2f} s", fontsize=8)
         ax.axis("off")
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(f"{title} (one arrow scale: the longest is |u| = {fastest:.2g} / s)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
