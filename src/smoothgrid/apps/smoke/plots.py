@@ -160,7 +160,9 @@ def _velocity(plt, task, n: int, path: Path, title: str) -> None:
                       scale=fastest / spacing)  # fmt: skip
         ax.set_title(f"{name}: u over rho, t = {t:.2f} s", fontsize=8)
         ax.axis("off")
-    fig.suptitle(f"{title} (one arrow scale: the longest is |u| = {fastest:.2g} / s)", fontsize=9)
+    fig.suptitle(
+        f"{title} (one arrow scale: the longest is |u| = {fastest:.2g} world units / s)", fontsize=9
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
