@@ -211,6 +211,7 @@ class SmokeTask(Task):
         self.eval_index = list(range(0, len(scene.test), step))[: options.eval_frames]
         self.weight = 0.0
         self.samples_seen = 0
+        self.steps_seen = 0
         self.occupancy = None
         self.history: list[dict[str, Any]] = []
         if options.occupancy:
@@ -304,6 +305,7 @@ class SmokeTask(Task):
         terms = {"pixels": pixels}
         loss = pixels
         self.samples_seen += count
+        self.steps_seen += 1
         if self.routes and self.weight > 0:
             points = samples["physics"]["x"]
             physics = physics_loss(self.model, points, self.routes, self.transport,
@@ -426,7 +428,9 @@ def fit_smoke(
     state = run_task(task, model, budget, schedule, output=output, seed=seed, out=out,
                      resume=resume, progress=progress, record=record)  # fmt: skip
     seconds = state.train_time
-    throughput = task.samples_seen / seconds if seconds else None
+    # samples per step of this session (a resumed run counts from its restart) times steps / s
+    per_step = task.samples_seen / max(task.steps_seen, 1)
+    throughput = per_step * state.step / seconds if seconds else None
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated(device) / 2**20
     else:
