@@ -223,8 +223,8 @@ def observe(
         alpha, background: the rendering.
         emission: the grey every sample emits; ``None``: ``0.9 / A_max``, ``A_max`` the largest
             opacity of a training pixel, so the brightest pixel is 0.9 whatever the density's
-            scale (the plumes are thin: with ``alpha = 1`` their opacity peaks at about 0.13
-            in 2D and 0.04 in 3D, which 8-bit images would resolve in a handful of levels).
+            scale (the plumes are thin: with ``alpha = 1`` their opacity peaked at 0.13 in 2D
+            at 32^2 and 0.04 in 3D at 16^3, which 8-bit images resolve in a handful of levels).
     """
     if views < 1:
         raise ValueError(f"need at least one training view, got views={views}")
