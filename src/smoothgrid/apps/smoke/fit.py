@@ -218,7 +218,7 @@ class SmokeTask(Task):
             n = max(8, min(64 if scene.dim == 2 else 32, options.max_res))
             res = (n, n, n) if scene.dim == 3 else (n, n, 1)
             # half the starting fog: all of it is occupied at first, and what the model empties
-            # below that is skipped (a fixed threshold would cut a fog near it in random halves)
+            # below that is skipped (a fixed one under the fog skipped a random part of it)
             threshold = 0.5 * scene.alpha * start_density(scene)
             self.occupancy = OccupancyGrid(self.box, res, threshold=threshold, every=16,
                                            warmup=64).to(p.device)  # fmt: skip
