@@ -10,8 +10,9 @@
   the points of each step are split across the processes.
 * ``smoothgrid bench SUITE``: methods side by side (see :mod:`smoothgrid.bench`), their table
   and plots.
-* ``smoothgrid image IMAGE`` / ``smoothgrid sdf SOURCE``: the applications (see :mod:`.apps`);
-  ``smoothgrid nerf [SOURCE]``: radiance fields with pose refinement (see :mod:`.nerf`).
+* ``smoothgrid image IMAGE`` / ``smoothgrid sdf SOURCE`` / ``smoothgrid smoke SOURCE``: the
+  applications (see :mod:`.apps`); ``smoothgrid nerf [SOURCE]``: radiance fields with pose
+  refinement (see :mod:`.nerf`).
 * ``smoothgrid cloth SCENE``: a pinned cloth's static drape (see :mod:`.cloth`).
 
 Every setting is checked before training starts. Exit codes: 0 done, 1 diverged, 2 bad input (an
@@ -130,6 +131,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return nerf.run_nerf(args)
     if args.command == "cloth":
         return cloth.run(args)
+    if args.command == "smoke":
+        return apps.run_smoke(args)
     return solve.run(args)
 
 

@@ -1,4 +1,4 @@
-"""The application commands: ``smoothgrid image`` and ``smoothgrid sdf``.
+"""The application commands: ``smoothgrid image``, ``smoothgrid sdf`` and ``smoothgrid smoke``.
 
 Each runs one or more methods one after the other through :func:`run_methods`, which writes
 every method's files (in ``OUT/METHOD/`` when there are several), prints one line per method and
@@ -19,7 +19,7 @@ from ..geometry import shape_names
 from ..train.settings import SettingsError, nearest
 from .config import DEFAULT_STEPS, ConfigError, unknown
 
-__all__ = ["add_parsers", "run_image", "run_sdf", "run_methods", "method_names"]
+__all__ = ["add_parsers", "run_image", "run_sdf", "run_smoke", "run_methods", "method_names"]
 
 
 def method_names(items: Sequence[str]) -> list[str]:
@@ -126,7 +126,20 @@ def run_sdf(args: argparse.Namespace) -> int:
     return run_methods(methods, args.out, fit, line, sdf.markdown_table)
 
 
-def _common(parser: argparse.ArgumentParser, default_out: str, batch: int, what: str) -> None:
+def run_smoke(args: argparse.Namespace) -> int:
+    """``smoothgrid smoke`` (see :mod:`smoothgrid.apps.smoke.command`)."""
+    from ..apps.smoke import command
+
+    return command.run(args, run_methods, _budget(args), _device(args))
+
+
+def _common(
+    parser: argparse.ArgumentParser,
+    default_out: str,
+    batch: int,
+    what: str,
+    methods: str = "hermite",
+) -> None:
     """The arguments every app command shares."""
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--time", type=float, help="training seconds per method (a total)")
@@ -134,8 +147,8 @@ def _common(parser: argparse.ArgumentParser, default_out: str, batch: int, what:
         "--steps", type=int, help=f"training steps per method (a total; default {DEFAULT_STEPS})"
     )
     parser.add_argument(
-        "--methods", "--method", nargs="+", default=["hermite"], dest="methods",
-        help="methods, comma- or space-separated, run one after the other (default hermite)",
+        "--methods", "--method", nargs="+", default=[methods], dest="methods",
+        help=f"methods, comma- or space-separated, run one after the other (default {methods})",
     )  # fmt: skip
     parser.add_argument("--batch", type=int, default=batch, help=f"{what} per step")
     parser.add_argument(
@@ -153,7 +166,7 @@ def _common(parser: argparse.ArgumentParser, default_out: str, batch: int, what:
 
 
 def add_parsers(commands) -> None:
-    """The ``image`` and ``sdf`` sub-commands."""
+    """The ``image``, ``sdf`` and ``smoke`` sub-commands."""
     from ..apps.image.data import SAMPLES
     from ..apps.image.metrics import SUPERVISION
 
@@ -185,3 +198,8 @@ def add_parsers(commands) -> None:
         help="the share of the box a mesh or point cloud spans (its longest side; default 0.8); "
         "outputs are in the input's coordinates",
     )  # fmt: skip
+    from ..apps.smoke.command import add_arguments
+
+    add_arguments(commands.add_parser(
+        "smoke", help="reconstruct smoke density and velocity from a few views (issue 14)"
+    ), _common)  # fmt: skip
