@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..geometry import shape_names
-from .apps import _budget, _common, _device, run_methods
+from .apps import add_app_options, budget_options, device_option, run_methods
 from .config import ConfigError, unknown
 
 __all__ = ["add_parser", "run_nerf"]
@@ -23,7 +23,7 @@ def run_nerf(args: argparse.Namespace) -> int:
     for method in methods:
         if method not in nerf.method_names():
             raise unknown("method", method, nerf.method_names())
-    device = _device(args)
+    device = device_option(args)
     try:
         noise = nerf.parse_pose_noise(args.pose_noise)
         views = nerf.load_views(args.source, args.train_views, args.test_views, args.size)
@@ -36,7 +36,7 @@ def run_nerf(args: argparse.Namespace) -> int:
             views, method=method, st_lambda=args.st_lambda, st_mode=args.st_mode,
             curriculum=args.curriculum == "on", pose_noise=noise, refine=args.refine == "on",
             batch=args.batch, seed=args.seed, device=device, out=where, resume=args.resume,
-            progress=not args.no_progress, **lr, **_budget(args),
+            progress=not args.no_progress, **lr, **budget_options(args),
         ).metrics  # fmt: skip
 
     def line(m: Mapping[str, Any]) -> str:
@@ -60,14 +60,10 @@ def add_parser(commands) -> None:
         help=f"a procedural scene (solids, {', '.join(shape_names())}; default solids) or a "
         "Blender / NeRF-synthetic folder",
     )
-    _common(cmd, "runs/nerf", 1024, "rays")
-    cmd.set_defaults(methods=["linear,cosine,st"])
-    for action in cmd._actions:
-        if action.dest == "methods":
-            action.help = (
-                "linear, cosine, st (straight-through) or another grid encoding, comma- or "
-                "space-separated, run one after the other (default linear,cosine,st)"
-            )
+    add_app_options(
+        cmd, "runs/nerf", 1024, "rays", methods="linear,cosine,st",
+        methods_are="linear, cosine, st (straight-through) or another grid encoding",
+    )  # fmt: skip
     options = (
         ("--st-lambda", dict(type=float, default=1.0,
                              help="straight-through weight of the smooth gradient (default 1)")),
