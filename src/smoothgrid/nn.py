@@ -14,7 +14,7 @@ Every decoder records its constructor options (:class:`~smoothgrid.options.Recor
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -24,7 +24,62 @@ from torch.nn import functional
 from .jet import Derivatives, Jet, activation_derivatives, apply, linear
 from .options import RecordsOptions
 
-__all__ = ["MLP", "FactorizedLinear", "PirateNet", "DECODERS", "decoder_from_config"]
+__all__ = [
+    "MLP",
+    "FactorizedLinear",
+    "PirateNet",
+    "DECODERS",
+    "decoder_from_config",
+    "mlp_jet",
+    "JetParts",
+]
+
+JetParts = tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]
+"""``(value, grad, hess, lap)`` of a :class:`~smoothgrid.jet.Jet` as plain tensors (``None``
+for the parts it does not carry)."""
+
+
+def _activation(name: str, omega0: float) -> Callable[[Tensor], Derivatives]:
+    """``z -> (s, s', s'')`` of a decoder's activation (SIREN's ``sin(omega0 z)`` for ``sin``)."""
+    act = activation_derivatives(name)
+    if name != "sin":
+        return act
+
+    def scaled_sin(z: Tensor) -> Derivatives:
+        s, c, _ = act(omega0 * z)
+        return s, omega0 * c, -(omega0 * omega0) * s
+
+    return scaled_sin
+
+
+def mlp_jet(
+    parts: JetParts,
+    weights: Sequence[Tensor],
+    biases: Sequence[Tensor],
+    activation: str,
+    omega0: float = 30.0,
+    lap_axes: tuple[int, ...] | None = None,
+) -> JetParts:
+    """The jet of an MLP on plain tensors: the reference of :meth:`MLP.jet` (which calls it),
+    what ``compile=True`` compiles and what the fused decoder kernel
+    (:func:`smoothgrid.kernels.decoder.decoder_jet`) must reproduce.
+
+    Args:
+        parts: the input jet's ``(value (B, C), grad (B, C, d), hess (B, C, d, d), lap (B, C))``.
+        weights, biases: per layer ``(C_out, C_in)`` and ``(C_out,)``; the activation follows
+            every layer but the last.
+        activation, omega0: see :class:`MLP`.
+        lap_axes: the Laplacian's axes (``None``: all).
+
+    Returns:
+        The output jet's parts, contiguous (``C = C_out`` of the last layer).
+    """
+    s = _activation(activation, omega0)
+    h = Jet(*parts, lap_axes=lap_axes)
+    for w, b in zip(weights[:-1], biases[:-1]):
+        h = apply(linear(h, w, b), s)
+    h = linear(h, weights[-1], biases[-1])
+    return tuple(None if t is None else t.contiguous() for t in (h.value, h.grad, h.hess, h._lap))
 
 
 class MLP(nn.Module, RecordsOptions):
@@ -64,6 +119,9 @@ class MLP(nn.Module, RecordsOptions):
         self._act = activation_derivatives(activation)
         self.omega0 = float(omega0)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.jet_function: Callable[..., JetParts] = mlp_jet
+        """What :meth:`jet` runs, with :func:`mlp_jet`'s signature: :func:`mlp_jet` itself, or
+        its ``torch.compile``-d twin while a ``compile=True`` run trains."""
         self._initialise()
 
     def _initialise(self) -> None:
@@ -78,13 +136,6 @@ class MLP(nn.Module, RecordsOptions):
                     nn.init.xavier_uniform_(layer.weight)
                     layer.bias.zero_()
 
-    def _s(self, z: Tensor) -> Derivatives:
-        if self.activation != "sin":
-            return self._act(z)
-        w = self.omega0
-        s, c, _ = self._act(w * z)
-        return s, w * c, -(w * w) * s
-
     def forward(self, h: Tensor) -> Tensor:
         """``(B, in_features) -> (B, out)``."""
         for layer in self.layers[:-1]:
@@ -94,10 +145,15 @@ class MLP(nn.Module, RecordsOptions):
 
     def jet(self, h: Jet) -> Jet:
         """Push a jet of the inputs (``C = in_features``) through the network (``C = out``)."""
-        for layer in self.layers[:-1]:
-            h = apply(linear(h, layer.weight, layer.bias), self._s)
-        last = self.layers[-1]
-        return linear(h, last.weight, last.bias)
+        parts = self.jet_function(
+            (h.value, h.grad, h.hess, h._lap),
+            [layer.weight for layer in self.layers],
+            [layer.bias for layer in self.layers],
+            self.activation,
+            self.omega0,
+            h.lap_axes,
+        )
+        return Jet(*parts, lap_axes=h.lap_axes)
 
 
 class FactorizedLinear(nn.Module, RecordsOptions):
