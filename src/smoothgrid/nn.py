@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional
 
+from . import kernels
 from .jet import Derivatives, Jet, activation_derivatives, apply, linear
 from .options import RecordsOptions
 
@@ -94,6 +95,11 @@ class MLP(nn.Module, RecordsOptions):
             The SIREN initialisation (first layer ``U(-1/n, 1/n)``, others
             ``U(-sqrt(6/n)/omega0, sqrt(6/n)/omega0)``) goes with it; other activations use
             Xavier-uniform weights and zero biases.
+        impl: the jet's implementation: ``"auto"`` (the fused Triton kernel,
+            :func:`smoothgrid.kernels.decoder.decoder_jet`, for CUDA tensors where it applies:
+            tanh / SiLU / sine, float32, widths up to 64; :func:`mlp_jet` otherwise),
+            ``"torch"`` (always :func:`mlp_jet`) or ``"triton"`` (always the kernel; on CPU
+            tensors under ``TRITON_INTERPRET=1``).
 
     Example:
         >>> mlp = MLP(8, hidden=(64, 64), out=1)
@@ -110,8 +116,14 @@ class MLP(nn.Module, RecordsOptions):
         out: int = 1,
         activation: str = "tanh",
         omega0: float = 30.0,
+        impl: str = "auto",
     ) -> None:
         super().__init__()
+        if impl not in kernels.IMPLS:
+            raise ValueError(f"impl must be one of {', '.join(kernels.IMPLS)}; got {impl!r}")
+        if impl == "triton" and not kernels.triton_available():
+            raise ValueError("impl='triton' needs Triton (pip install triton)")
+        self.impl = impl
         widths = [int(in_features), *[int(h) for h in hidden], int(out)]
         if any(w < 1 for w in widths):
             raise ValueError(f"layer widths must be >= 1, got {widths}")
@@ -145,15 +157,25 @@ class MLP(nn.Module, RecordsOptions):
 
     def jet(self, h: Jet) -> Jet:
         """Push a jet of the inputs (``C = in_features``) through the network (``C = out``)."""
-        parts = self.jet_function(
-            (h.value, h.grad, h.hess, h._lap),
-            [layer.weight for layer in self.layers],
-            [layer.bias for layer in self.layers],
-            self.activation,
-            self.omega0,
-            h.lap_axes,
-        )
-        return Jet(*parts, lap_axes=h.lap_axes)
+        parts = (h.value, h.grad, h.hess, h._lap)
+        weights = [layer.weight for layer in self.layers]
+        biases = [layer.bias for layer in self.layers]
+        function = self.jet_function
+        if self._use_kernel(parts, weights):
+            from .kernels.decoder import decoder_jet as function
+        out = function(parts, weights, biases, self.activation, self.omega0, h.lap_axes)
+        return Jet(*out, lap_axes=h.lap_axes)
+
+    def _use_kernel(self, parts: JetParts, weights: list[Tensor]) -> bool:
+        """Whether :meth:`jet` runs the fused kernel (see the ``impl`` option)."""
+        if self.impl == "torch" or (self.impl == "auto" and parts[0].device.type != "cuda"):
+            return False
+        from .kernels.decoder import decoder_unsupported_reason
+
+        reason = decoder_unsupported_reason(parts, weights, self.activation)
+        if reason is not None and self.impl == "triton":
+            raise ValueError(f"impl='triton' cannot run this decoder here: {reason}")
+        return reason is None
 
 
 class FactorizedLinear(nn.Module, RecordsOptions):
