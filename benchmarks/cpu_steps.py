@@ -1,19 +1,25 @@
 """Training-step time of one zoo problem under several settings, side by side in one process.
 
 Each variant is a list of ``--set``-style overrides on top of the problem's suggested settings
-(the same keys as ``smoothgrid solve --set``). The variants run ``--steps`` steps each through
-``sg.solve``, interleaved round by round; the table gives the median ms/step over the rounds and
-its ratio to the first variant. The error after so few steps is not a result: compare accuracy
-at equal step counts with ``smoothgrid solve --steps N``.
+(the same keys as ``smoothgrid solve --set``), after the ``--common`` ones every variant shares
+(e.g. ``--common device=cuda --common batch=100000`` on a GPU). The variants run ``--steps``
+steps each through ``sg.solve``, interleaved round by round; the table gives the median
+ms/step over the rounds and its ratio to the first variant. The error after so few steps is not
+a result: compare accuracy at equal step counts with ``smoothgrid solve --steps N``.
 
     python benchmarks/cpu_steps.py flow_mixing \\
         --variant default= --variant twist_free=encoding.mixed=false \\
         --variant 'small=encoding.mixed=false;field.hidden=[32,32]'
+    python benchmarks/cpu_steps.py helmholtz3d --variant eager= --variant compile=compile=true
+
+With ``compile=true`` the compilation happens outside the timed steps (see
+``smoothgrid.train.compiled``); the untimed warm-up round compiles every variant once.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 
 import torch
@@ -44,13 +50,17 @@ def main() -> None:
         metavar="NAME=KEY=VALUE;...",
         help="a named list of overrides (NAME= alone: the suggested settings)",
     )
+    parser.add_argument(
+        "--common", action="append", default=[], metavar="KEY=VALUE",
+        help="an override every variant shares (repeatable)",
+    )  # fmt: skip
     parser.add_argument("--steps", type=int, default=40, help="steps per run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     args = parser.parse_args()
     variants = {}
     for spec in args.variant:
         name, _, sets = spec.partition("=")
-        variants[name] = [s for s in sets.split(";") if s]
+        variants[name] = args.common + [s for s in sets.split(";") if s]
     times: dict[str, list[float]] = {name: [] for name in variants}
     for sets in variants.values():  # warm-up round, not timed
         step_ms(args.problem, sets, 5)
@@ -58,9 +68,10 @@ def main() -> None:
         for name, sets in variants.items():
             times[name].append(step_ms(args.problem, sets, args.steps))
     first = statistics.median(next(iter(times.values())))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"{args.problem}: {args.steps} steps x {args.rounds} rounds, {torch.get_num_threads()} "
-        "threads"
+        f"threads, load average {load:.1f} at the end"
     )
     print("| variant | overrides | ms/step (median) | ratio |")
     print("|---|---|---|---|")
