@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 
 import torch
 
@@ -64,9 +65,10 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in variants}
     for sets in variants.values():  # warm-up round, not timed
         step_ms(args.problem, sets, 5)
-    for _ in range(args.rounds):
+    for round_ in range(args.rounds):
         for name, sets in variants.items():
             times[name].append(step_ms(args.problem, sets, args.steps))
+            print(f"round {round_}: {name} {times[name][-1]:.2f} ms/step", file=sys.stderr)
     first = statistics.median(next(iter(times.values())))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(

@@ -326,9 +326,9 @@ def _compile_one(name: str, dim: int, order: int, levels: int) -> str:
     return f"{name} {dim}D"
 
 
-def precompile(workers: int) -> None:
-    """Compile every benchmarked kernel in parallel worker processes."""
-    jobs = {(n, d, o) for n, d, o in ENCODINGS} | {("hermite", d, 2) for _, d, _ in STEPS}
+def precompile(workers: int, encodings: list, steps: list) -> None:
+    """Compile the benchmarked encoding kernels in parallel worker processes."""
+    jobs = {(n, d, o) for n, d, o in encodings} | {("hermite", d, 2) for _, d, _ in steps}
     ctx = torch.multiprocessing.get_context("spawn")
     t0 = time.perf_counter()
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
@@ -382,7 +382,7 @@ def main() -> None:
     if device.type == "cuda":
         name = torch.cuda.get_device_name()
         if args.compile_workers > 0:
-            precompile(args.compile_workers)
+            precompile(args.compile_workers, encodings, steps)
     else:
         name = "CPU"
     peak = bandwidth(device)

@@ -271,10 +271,12 @@ def run_task(
     resume: bool = False,
     progress: bool = False,
     record: Mapping[str, Any] | None = None,
+    compile: bool = False,
 ) -> RunState:
     """Train ``field`` (already on its device) on an app's ``task``: Adam at ``schedule``'s
     rates (:func:`~smoothgrid.train.optim.grid_decoder_adam`), a sampling generator seeded with
-    ``seed`` (each process of a ``torchrun`` run its own stream), the :class:`Loop`.
+    ``seed`` (each process of a ``torchrun`` run its own stream), the :class:`Loop` (with
+    ``compile``: the decoder's jet through ``torch.compile``, see :mod:`.compiled`).
 
     Returns:
         The final :class:`~smoothgrid.train.state.RunState` (step, clock, history, last loss).
@@ -285,6 +287,6 @@ def run_task(
     generator = torch.Generator(device=device).manual_seed(stream_seed(seed, world.rank))
     loop = Loop(
         task, field, optimizer, generator, budget, schedule, output or Output(), world=world,
-        out=out, record=record, progress=progress, postfix_every=50,
+        out=out, record=record, progress=progress, compile=compile, postfix_every=50,
     )  # fmt: skip
     return loop.run(resume=resume)
