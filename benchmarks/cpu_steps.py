@@ -62,14 +62,20 @@ def main() -> None:
     for spec in args.variant:
         name, _, sets = spec.partition("=")
         variants[name] = args.common + [s for s in sets.split(";") if s]
+    failed: dict[str, str] = {}
+    for name, sets in variants.items():  # warm-up round, not timed; a failing variant is dropped
+        try:
+            step_ms(args.problem, sets, 5)
+        except Exception as error:
+            failed[name] = f"{type(error).__name__}: {str(error).strip()[:200]}"
+            print(f"{name} failed: {failed[name]}", file=sys.stderr)
+    variants = {name: sets for name, sets in variants.items() if name not in failed}
     times: dict[str, list[float]] = {name: [] for name in variants}
-    for sets in variants.values():  # warm-up round, not timed
-        step_ms(args.problem, sets, 5)
     for round_ in range(args.rounds):
         for name, sets in variants.items():
             times[name].append(step_ms(args.problem, sets, args.steps))
             print(f"round {round_}: {name} {times[name][-1]:.2f} ms/step", file=sys.stderr)
-    first = statistics.median(next(iter(times.values())))
+    first = statistics.median(next(iter(times.values()))) if times else float("nan")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"{args.problem}: {args.steps} steps x {args.rounds} rounds, {torch.get_num_threads()} "
@@ -83,6 +89,8 @@ def main() -> None:
             f"| {name} | `{' '.join(sets) or '(suggested)'}` | {median:.1f} | "
             f"{median / first:.2f} |"
         )
+    for name, why in failed.items():
+        print(f"- {name} failed: {why}")
 
 
 if __name__ == "__main__":

@@ -181,7 +181,7 @@ class Loop:
         return state
 
     def _warm_up(self, samples: Samples) -> float:
-        """Seconds spent compiling the loss for this batch's shapes (0 if already done)."""
+        """Seconds spent compiling what a step on this batch's shapes needs (0 if done)."""
         if self.compiled is None:
             return 0.0
         start = time.perf_counter()
