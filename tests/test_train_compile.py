@@ -106,7 +106,8 @@ def test_batch_key_sees_shapes_not_the_rad_pool():
     assert batch_key(a) == batch_key(b) != batch_key(c)
 
 
-def test_compile_refuses_autograd_derivatives():
-    with pytest.raises(SettingsError, match="compile=True needs derivatives"):
+@pytest.mark.parametrize("derivatives", ["autograd", "fd"])
+def test_compile_refuses_derivatives_without_a_jet(derivatives):
+    with pytest.raises(SettingsError, match=f"needs derivatives='jet', got '{derivatives}'"):
         solve(tiny_problem(), tiny_field(), steps=1, batch=16, progress=False, compile=True,
-              derivatives="autograd")  # fmt: skip
+              derivatives=derivatives)  # fmt: skip

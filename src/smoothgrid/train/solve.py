@@ -47,7 +47,7 @@ def check_setup(problem, field: Field, settings: Settings, world: World | None =
     Raises:
         SettingsError: a periodic problem on a non-periodic encoding, mismatched dimensions, a
             target without a reference solution, a curriculum or level scale the encoding
-            cannot take, a CUDA graph where none can run, ``compile=True`` with autograd
+            cannot take, a CUDA graph where none can run, ``compile=True`` without jet
             derivatives, a batch that does not split evenly
             over the processes.
     """
@@ -79,15 +79,16 @@ def check_setup(problem, field: Field, settings: Settings, world: World | None =
             f"{enc.name!r} encoding has no levels"
         )
     runtime = settings.runtime
+    derivatives = _derivatives(field, settings)
     if runtime.cuda_graph:
         try:
-            check_graphable(torch.device(runtime.device), _derivatives(field, settings))
+            check_graphable(torch.device(runtime.device), derivatives)
         except ValueError as error:
             raise SettingsError(str(error)) from None
-    if runtime.compile and _derivatives(field, settings) == "autograd":
+    if runtime.compile and derivatives != "jet":
         raise SettingsError(
-            "compile=True needs derivatives='jet' or 'fd': torch.compile cannot differentiate "
-            "the double backward of derivatives='autograd'"
+            f"compile=True compiles the decoder's jet and needs derivatives='jet', got "
+            f"{derivatives!r} (autograd's double backward cannot be compiled; fd evaluates no jet)"
         )
     world = world or current_world()
     points = settings.points
