@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One prepared GPU round for the step time (issue 16): at most ~8 minutes on one H100/H200, every
+# One prepared GPU round for the step time (issue 16): at most ~8 minutes on one H100/H200 (the
+# timeouts: 230 s of kernels, 2 x 110 s of steps, the tests alongside), every
 # result under $OUT (default ./gpu_out):
 #   gpu.txt        the card, driver, torch and Triton versions
 #   tests.txt      on the GPU: the encoding and decoder kernels' parity tests, the CUDA-graph
@@ -29,7 +30,7 @@ cat "$OUT/gpu.txt"
     tests/test_decoder_kernel.py tests/test_train_graph.py tests/test_train_compile.py \
     > "$OUT/tests.txt" 2>&1; echo "exit $?" >> "$OUT/tests.txt") &
 
-timeout "${KERNELS_TIMEOUT:-200}" "$PY" benchmarks/gpu.py --encodings hermite \
+timeout "${KERNELS_TIMEOUT:-230}" "$PY" benchmarks/gpu.py --encodings hermite \
     --steps "2D small" "3D small" --rounds "$ROUNDS" --compile-workers 6 --out "$OUT/kernels.md"
 echo "kernels done at $(( $(date +%s) - T0 )) s"
 
@@ -37,7 +38,7 @@ E='encoding.impl=torch;field.decoder_impl=torch'
 K='encoding.impl=triton;field.decoder_impl=torch'
 F='encoding.impl=triton;field.decoder_impl=triton'
 for problem in helmholtz2d helmholtz3d; do
-  timeout "${STEPS_TIMEOUT:-120}" "$PY" benchmarks/cpu_steps.py "$problem" \
+  timeout "${STEPS_TIMEOUT:-110}" "$PY" benchmarks/cpu_steps.py "$problem" \
       --common device=cuda --common batch=100000 --steps "$STEPS" --rounds 2 \
       --variant "eager=$E" --variant "kernel=$K" --variant "graph=$K;cuda_graph=true" \
       --variant "compile=$K;compile=true" --variant "compile_graph=$K;compile=true;cuda_graph=true" \
