@@ -131,21 +131,23 @@ def _activate_backward(
 
 
 @triton.jit
-def _load_tiles(ptr, rows, cols, B, WIDTH, K: tl.constexpr, STRIDE):
-    """``K`` tiles ``(BLOCK, W)`` of a ``(K, B, STRIDE)`` tensor, zero beyond ``WIDTH``/``B``."""
+def _load_tiles(ptr, FIRST: tl.constexpr, rows, cols, B, WIDTH, K: tl.constexpr, STRIDE):
+    """``K`` tiles ``(BLOCK, W)``, components ``FIRST ..`` of a ``(.., B, STRIDE)`` tensor, zero
+    beyond ``WIDTH`` and ``B`` (int64 offsets: the saved pre-activations may pass 2**31)."""
     mask = (rows[:, None] < B) & (cols[None, :] < WIDTH)
     tiles = ()
     for c in tl.static_range(K):
-        at = ptr + (c * B + rows[:, None].to(tl.int64)) * STRIDE + cols[None, :]
+        at = ptr + ((FIRST + c) * B + rows[:, None].to(tl.int64)) * STRIDE + cols[None, :]
         tiles = tiles + (tl.load(at, mask=mask, other=0.0),)
     return tiles
 
 
 @triton.jit
-def _store_tiles(ptr, tiles, rows, cols, B, WIDTH, K: tl.constexpr, STRIDE):
+def _store_tiles(ptr, FIRST: tl.constexpr, tiles, rows, cols, B, WIDTH, K: tl.constexpr, STRIDE):
+    """Store ``K`` tiles as components ``FIRST ..`` (see :func:`_load_tiles`)."""
     mask = (rows[:, None] < B) & (cols[None, :] < WIDTH)
     for c in tl.static_range(K):
-        at = ptr + (c * B + rows[:, None].to(tl.int64)) * STRIDE + cols[None, :]
+        at = ptr + ((FIRST + c) * B + rows[:, None].to(tl.int64)) * STRIDE + cols[None, :]
         tl.store(at, tiles[c], mask=mask)
 
 
@@ -181,7 +183,7 @@ def forward_kernel(
     """
     rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     cols = tl.arange(0, W)
-    h = _load_tiles(x_ptr, rows, cols, B, CIN, K, CIN)
+    h = _load_tiles(x_ptr, 0, rows, cols, B, CIN, K, CIN)
     for layer in tl.static_range(NL):
         # wt[i, o] = W[o, i]
         wt = tl.load(w_ptr + layer * W * W + cols[None, :] * W + cols[:, None])
@@ -194,11 +196,11 @@ def forward_kernel(
             z = z + (zc,)
         if layer < NL - 1:
             if SAVE:
-                _store_tiles(z_ptr + layer * K * B * W, z, rows, cols, B, W, K, W)
+                _store_tiles(z_ptr, layer * K, z, rows, cols, B, W, K, W)
             h = _activate(z, ACT, omega, D, SECOND, LAP)
         else:
             h = z
-    _store_tiles(out_ptr, h, rows, cols, B, COUT, K, COUT)
+    _store_tiles(out_ptr, 0, h, rows, cols, B, COUT, K, COUT)
 
 
 @triton.jit
@@ -228,13 +230,13 @@ def backward_kernel(
     the saved pre-activations ``z``. Same compile-time arguments; grid ``(cdiv(B, BLOCK),)``."""
     rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     cols = tl.arange(0, W)
-    g = _load_tiles(grad_out_ptr, rows, cols, B, COUT, K, COUT)
+    g = _load_tiles(grad_out_ptr, 0, rows, cols, B, COUT, K, COUT)
     for back in tl.static_range(NL):
         layer = NL - 1 - back
         if layer == 0:
-            h = _load_tiles(x_ptr, rows, cols, B, CIN, K, CIN)
+            h = _load_tiles(x_ptr, 0, rows, cols, B, CIN, K, CIN)
         else:
-            z_in = _load_tiles(z_ptr + (layer - 1) * K * B * W, rows, cols, B, W, K, W)
+            z_in = _load_tiles(z_ptr, (layer - 1) * K, rows, cols, B, W, K, W)
             h = _activate(z_in, ACT, omega, D, SECOND, LAP)
         weight = tl.load(w_ptr + layer * W * W + cols[:, None] * W + cols[None, :])  # [o, i]
         grad_w = tl.dot(tl.trans(g[0]), h[0], input_precision="ieee")
@@ -246,6 +248,6 @@ def backward_kernel(
         for c in tl.static_range(K):
             gh = gh + (tl.dot(g[c], weight, input_precision="ieee"),)
         if layer == 0:
-            _store_tiles(grad_x_ptr, gh, rows, cols, B, CIN, K, CIN)
+            _store_tiles(grad_x_ptr, 0, gh, rows, cols, B, CIN, K, CIN)
         else:
             g = _activate_backward(z_in, gh, ACT, omega, D, SECOND, LAP, K)
