@@ -7,7 +7,7 @@ variant's ``--set`` entries, then ``--steps`` and ``--batch`` from here), evalua
 ``--eval-every`` steps. Today's defaults run beside every variant.
 
     python benchmarks/accuracy_per_step.py helmholtz2d --set problem.a1=10 --set problem.a2=10 \\
-        --steps 20000 --batch 8192 --variant "lr=3e-3" --out runs/acc/h10
+        --steps 20000 --batch 8192 --variant "slow:lr=3e-3" --out runs/acc/h10
 
 writes ``table.md`` (one row per variant: steps to each threshold, final and best error,
 seconds), ``errors.png`` (error against steps, one curve per variant) and ``runs.json``.
@@ -71,14 +71,15 @@ def plot(runs: dict[str, dict[str, Any]], title: str, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, run in runs.items():
         steps, errors = zip(*run["history"])
         ax.semilogy(steps, errors, label=name)
     for t in THRESHOLDS:
         ax.axhline(t, color="0.8", lw=0.8, zorder=0)
-    ax.set(xlabel="step", ylabel="rel L2 error", title=title)
-    ax.legend(fontsize=8)
+    ax.set(xlabel="step", ylabel="rel L2 error")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -90,7 +91,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], dest="sets",
                         help="KEY=VALUE for every run (the problem's parameters)")  # fmt: skip
     parser.add_argument("--variant", action="append", default=[],
-                        help="a variant: KEY=VALUE[,KEY=VALUE...]; repeatable")  # fmt: skip
+                        help="a variant: [NAME:]KEY=VALUE[,KEY=VALUE...]; repeatable")  # fmt: skip
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=8192)
     parser.add_argument("--eval-every", type=int, default=100)
@@ -98,7 +99,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    variants = {"defaults": []} | {v: v.split(",") for v in args.variant}
+    variants: dict[str, list[str]] = {"defaults": []}
+    for v in args.variant:
+        name, _, sets = v.rpartition(":")
+        variants[name or sets] = sets.split(",")
     runs: dict[str, dict[str, Any]] = {}
     for name, extra in variants.items():
         runs[name] = run_variant(args.problem, [*args.sets, *extra], args.steps, args.batch,
