@@ -5,7 +5,7 @@ alignment, eikonal ``|grad f| = 1``) and a sign term from the oriented points; i
 meshed by marching cubes with the mean and Gaussian curvature of the field's level sets per
 vertex, from the analytic Hessian of smoothgrid's grids (finite differences for ``ingp_fd``),
 and scored against the ground truth: Chamfer distance, normal angle, eikonal error and, on the
-smooth procedural shapes, curvature.
+procedural shapes with exact curvature, curvature.
 
 >>> from smoothgrid.apps import sdf
 >>> result = sdf.fit_sdf("torus", time_budget=60, out="runs/torus")      # doctest: +SKIP

@@ -13,9 +13,10 @@ them into the input's units (what ``fit_sdf`` reports):
 * ``eikonal``: mean ``||grad f| - 1|`` at points uniform in the box;
 * ``sdf_error``: mean ``|f - sdf|`` at those points, where the true signed distance is known;
 * ``mean_curvature_error`` / ``gaussian_curvature_error``: mean ``|H - H*|`` and ``|K - K*|`` at
-  true surface points on a smooth analytic shape (``H*``, ``K*`` from its implicit function:
-  ``1 / r`` and ``1 / r^2`` on a sphere), and the same divided by ``mean |H*|`` / ``mean |K*|``
-  (``*_rel_error``). The field's curvature uses its own derivative method.
+  true surface points of a shape with exact curvature (``Solid.curvature``: closed forms on the
+  sphere, torus and ellipsoid, away from the edges on ``csg``), and the same divided by
+  ``mean |H*|`` / ``mean |K*|`` (``*_rel_error``). The field's curvature uses its own
+  derivative method.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from torch import Tensor
 
 from ...field import Field
 from ...geometry.mesh import sample_surface
-from .curvature import field_curvature, implicit_curvature
+from .curvature import field_curvature
 from .data import Frame, SdfTarget
 
 __all__ = ["chamfer_distance", "normal_angle", "sdf_metrics", "metrics_in_frame", "markdown_table"]
@@ -134,10 +135,11 @@ def sdf_metrics(
     }
     if solid is not None and solid.exact:
         metrics["sdf_error"] = float((value - solid.sdf(box)).abs().mean())
-    if solid is not None and solid.smooth:
-        exact = implicit_curvature(solid.sdf, truth)
-        found = field_curvature(field, truth, derivatives)
+    if solid is not None and solid.curvature is not None:
+        *exact, defined = solid.curvature(truth)
+        found = field_curvature(field, truth[defined], derivatives)
         for name, h, h_star in zip(("mean", "gaussian"), found, exact):
+            h_star = h_star[defined]
             error = float((h.double().cpu() - h_star).abs().mean())
             metrics[f"{name}_curvature_error"] = error
             metrics[f"{name}_curvature_rel_error"] = error / float(h_star.abs().mean())
