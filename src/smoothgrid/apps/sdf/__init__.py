@@ -33,7 +33,14 @@ from .fit import (
     sdf_field,
 )
 from .losses import ALPHA, SDF_WEIGHTS, sdf_terms, total_loss
-from .metrics import chamfer_distance, markdown_table, normal_angle, sdf_metrics
+from .metrics import (
+    chamfer_distance,
+    curvature_roughness,
+    markdown_table,
+    mesh_edges,
+    normal_angle,
+    sdf_metrics,
+)
 from .plots import plot_curvature, plot_slices
 
 __all__ = [
@@ -65,6 +72,8 @@ __all__ = [
     "sdf_metrics",
     "chamfer_distance",
     "normal_angle",
+    "curvature_roughness",
+    "mesh_edges",
     "markdown_table",
     "plot_slices",
     "plot_curvature",

@@ -243,7 +243,10 @@ def fit_sdf(
 
     field.eval()
     box_mesh = extract_mesh(field, resolution, derivatives)
-    scores = sdf_metrics(field, target, box_mesh.vertices, box_mesh.faces, derivatives=derivatives)
+    scores = sdf_metrics(
+        field, target, box_mesh.vertices, box_mesh.faces, derivatives=derivatives,
+        vertex_curvature=(box_mesh.mean_curvature, box_mesh.gaussian_curvature),
+    )  # fmt: skip
     metrics = metrics_in_frame(scores, target.frame)
     mesh = mesh_in_frame(box_mesh, target.frame)
     metrics.update(
