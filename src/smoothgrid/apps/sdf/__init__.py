@@ -32,6 +32,7 @@ from .fit import (
     restore_field,
     sdf_field,
 )
+from .jumps import face_jump, hessian_jump, snap_to_faces
 from .losses import ALPHA, SDF_WEIGHTS, sdf_terms, total_loss
 from .metrics import (
     chamfer_distance,
@@ -63,6 +64,9 @@ __all__ = [
     "field_curvature",
     "implicit_curvature",
     "sdf_terms",
+    "face_jump",
+    "hessian_jump",
+    "snap_to_faces",
     "total_loss",
     "SDF_WEIGHTS",
     "ALPHA",
