@@ -2,6 +2,7 @@
 
     python benchmarks/sdf_curvature.py --shape torus --time 25 --seed 0
     python benchmarks/sdf_curvature.py --configs hermite,quintic,ingp_fd --time 90 --seed 1
+    python benchmarks/sdf_curvature.py --configs hermite,hermite_jump --steps 150
 
 Fits one SDF per configuration (``smoothgrid.apps.sdf.fit_sdf``, the same budget each; the
 pictures land in ``OUT/CONFIG/curvature.png``) and prints two tables:
@@ -18,7 +19,8 @@ pictures land in ``OUT/CONFIG/curvature.png``) and prints two tables:
    mean jump of the curvature error along mesh edges, see ``smoothgrid.apps.sdf.metrics``),
    Chamfer, steps and ms per step.
 
-Configurations (:data:`CONFIGS`) differ only in the field (and the ``face_jump`` weight); all
+Configurations (:data:`CONFIGS`) differ only in the field, the ``face_jump`` weight or the level
+scale; all
 use the SDF app's loss, batch 4096, the sphere prior and the method's learning rates. Wall-clock
 budgets: on a shared CPU the step counts in the table are what a run got.
 """
@@ -37,18 +39,20 @@ from smoothgrid.apps.sdf.jumps import across_face, hessian_jump, snap_to_faces
 from smoothgrid.field import Field
 from smoothgrid.jet import Jet
 
-CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, float]]] = {
+CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "hermite": ("hermite", {}, {}),
     "hermite_offset": ("hermite", {"offset": True}, {}),
-    "hermite_jump": ("hermite", {}, {"face_jump": 1.0}),
-    "hermite_offset_jump": ("hermite", {"offset": True}, {"face_jump": 1.0}),
+    "hermite_jump": ("hermite", {}, {"weights": {"face_jump": 1.0}}),
+    "hermite_jump10": ("hermite", {}, {"weights": {"face_jump": 10.0}}),
+    "hermite_offset_jump": ("hermite", {"offset": True}, {"weights": {"face_jump": 1.0}}),
+    "hermite_invsq": ("hermite", {}, {"level_scale": "inverse_square"}),
     "quintic": ("quintic", {}, {}),
     "quintic_offset": ("quintic", {"offset": True}, {}),
     "rbf_bump": ("rbf", {"window": "bump", "log2_table": 19}, {}),
     "ingp_fd": ("ingp_fd", {}, {}),
 }
-"""Name -> (method, grid options over ``SDF_GRID``, loss weights). ``hermite`` is the old
-default; ``rbf_bump`` is dense (every level fits ``2^19`` rows, the ∂∞-Grid setting)."""
+"""Name -> (method, grid options over ``SDF_GRID``, ``fit_sdf`` options). ``hermite`` is the
+old default; ``rbf_bump`` is dense (every level fits ``2^19`` rows, the ∂∞-Grid setting)."""
 
 
 def hessian(field: Field, x: torch.Tensor) -> torch.Tensor:
@@ -158,7 +162,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", default="torus", help="a procedural shape with exact curvature")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated CONFIGS")
-    parser.add_argument("--time", type=float, default=25.0, help="training seconds per fit")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--time", type=float, help="training seconds per fit (default 25)")
+    budget.add_argument("--steps", type=int, help="training steps per fit (fair on a busy CPU)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resolution", type=int, default=64, help="marching-cubes nodes per axis")
     parser.add_argument("--out", default="/tmp/sdf_curvature", help="runs and results.json")
@@ -170,11 +176,12 @@ def main() -> None:
     target = sdf.load_target(args.shape, seed=args.seed)
     rows: dict[str, dict[str, Any]] = {}
     for name in names:
-        method, grid, weights = CONFIGS[name]
+        method, grid, options = CONFIGS[name]
         torch.manual_seed(args.seed)
         field = sdf.sdf_field(method, **grid)
-        result = sdf.fit_sdf(target, method=method, field=field, time_budget=args.time,
-                             seed=args.seed, weights=weights, resolution=args.resolution,
+        result = sdf.fit_sdf(target, method=method, field=field, steps=args.steps,
+                             time_budget=None if args.steps else args.time or 25.0,
+                             seed=args.seed, resolution=args.resolution, **options,
                              out=Path(args.out) / name)  # fmt: skip
         rows[name] = {
             "metrics": result.metrics,

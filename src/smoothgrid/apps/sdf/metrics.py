@@ -23,7 +23,8 @@ them into the input's units (what ``fit_sdf`` reports):
   scores ~0 and so does a smooth error of any size; steps of the curvature at cell faces,
   which a picture shows as blocks, score their height times the share of edges that cross a
   face. The exact curvature at a vertex is the shape's at the vertex projected onto the true
-  surface. Comparable between fields meshed at the same resolution.
+  surface; vertices farther than :data:`ROUGHNESS_BAND` from it (a spurious piece of surface)
+  are left out. Comparable between fields meshed at the same resolution.
 """
 
 from __future__ import annotations
@@ -48,10 +49,15 @@ __all__ = [
     "normal_angle",
     "mesh_edges",
     "curvature_roughness",
+    "ROUGHNESS_BAND",
     "sdf_metrics",
     "metrics_in_frame",
     "markdown_table",
 ]
+
+ROUGHNESS_BAND = 0.02
+"""Mesh vertices farther than this from the true surface (domain units; under a cell of the
+default grid's finest level) are left out of the roughness: no true curvature belongs to them."""
 
 _LENGTHS = {
     "chamfer": -1,
@@ -212,8 +218,10 @@ def _roughness(field, solid, vertices, faces, derivatives, vertex_curvature) -> 
     if vertex_curvature is None:
         h, k, _ = field_curvature(field, torch.from_numpy(np.asarray(vertices)), derivatives)
         vertex_curvature = (h.double().cpu().numpy(), k.double().cpu().numpy())
-    on_surface, _ = project_to_surface(solid.sdf, torch.from_numpy(np.asarray(vertices)))
+    mesh = torch.from_numpy(np.asarray(vertices, dtype=np.float64))
+    on_surface, _ = project_to_surface(solid.sdf, mesh)
     *exact, defined = solid.curvature(on_surface)
+    defined = defined & ((on_surface - mesh).norm(dim=1) < ROUGHNESS_BAND)
     return {
         f"{name}_curvature_roughness": curvature_roughness(
             faces, found, star.numpy(), defined.numpy()
