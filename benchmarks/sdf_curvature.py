@@ -46,6 +46,11 @@ CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "hermite_jump10": ("hermite", {}, {"weights": {"face_jump": 10.0}}),
     "hermite_offset_jump": ("hermite", {"offset": True}, {"weights": {"face_jump": 1.0}}),
     "hermite_invsq": ("hermite", {}, {"level_scale": "inverse_square"}),
+    "hermite_invsq_jump10": (
+        "hermite",
+        {},
+        {"level_scale": "inverse_square", "weights": {"face_jump": 10.0}},
+    ),
     "quintic": ("quintic", {}, {}),
     "quintic_offset": ("quintic", {"offset": True}, {}),
     "rbf_bump": ("rbf", {"window": "bump", "log2_table": 19}, {}),
