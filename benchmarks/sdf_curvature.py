@@ -39,25 +39,29 @@ from smoothgrid.apps.sdf.jumps import across_face, hessian_jump, snap_to_faces
 from smoothgrid.field import Field
 from smoothgrid.jet import Jet
 
+OFF = {"weights": {"face_jump": 0.0}}
+JUMP10 = {"weights": {"face_jump": 10.0}}
+
 CONFIGS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
-    "hermite": ("hermite", {}, {}),
-    "hermite_offset": ("hermite", {"offset": True}, {}),
+    "default": ("hermite", {}, {}),
+    "hermite": ("hermite", {}, OFF),
+    "hermite_offset": ("hermite", {"offset": True}, OFF),
     "hermite_jump": ("hermite", {}, {"weights": {"face_jump": 1.0}}),
-    "hermite_jump10": ("hermite", {}, {"weights": {"face_jump": 10.0}}),
+    "hermite_jump3": ("hermite", {}, {"weights": {"face_jump": 3.0}}),
+    "hermite_jump10": ("hermite", {}, JUMP10),
     "hermite_offset_jump": ("hermite", {"offset": True}, {"weights": {"face_jump": 1.0}}),
-    "hermite_invsq": ("hermite", {}, {"level_scale": "inverse_square"}),
-    "hermite_invsq_jump10": (
-        "hermite",
-        {},
-        {"level_scale": "inverse_square", "weights": {"face_jump": 10.0}},
-    ),
-    "quintic": ("quintic", {}, {}),
-    "quintic_offset": ("quintic", {"offset": True}, {}),
-    "rbf_bump": ("rbf", {"window": "bump", "log2_table": 19}, {}),
+    "hermite_invsq": ("hermite", {}, {**OFF, "level_scale": "inverse_square"}),
+    "hermite_invsq_jump10": ("hermite", {}, {**JUMP10, "level_scale": "inverse_square"}),
+    "quintic": ("quintic", {}, OFF),
+    "quintic_offset": ("quintic", {"offset": True}, OFF),
+    "rbf_bump": ("rbf", {"window": "bump", "log2_table": 19}, OFF),
     "ingp_fd": ("ingp_fd", {}, {}),
 }
-"""Name -> (method, grid options over ``SDF_GRID``, ``fit_sdf`` options). ``hermite`` is the
-old default; ``rbf_bump`` is dense (every level fits ``2^19`` rows, the ∂∞-Grid setting)."""
+"""Name -> (method, grid options over ``SDF_GRID``, ``fit_sdf`` options). ``default`` is the SDF
+app's default (Hermite with the ``face_jump`` term at weight 10), ``hermite`` the old default
+(no ``face_jump`` term), ``hermite_jump*`` the term at weight 1, 3 or 10 with the old default's
+other settings (``hermite_jump10`` is ``default``, named for the table); ``rbf_bump`` is dense
+(every level fits ``2^19`` rows, the ∂∞-Grid setting); ``ingp_fd`` keeps SIREN's loss."""
 
 
 def hessian(field: Field, x: torch.Tensor) -> torch.Tensor:
@@ -163,6 +167,25 @@ def print_tables(rows: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def side_by_side(out: Path, names: list[str]) -> None:
+    """``OUT/side_by_side.png``: each config's ``curvature.png`` in one column, titled."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.image import imread
+
+    shown = [n for n in names if (out / n / "curvature.png").is_file()]
+    if not shown:
+        return
+    figure = Figure(figsize=(10, 4.2 * len(shown)))
+    for row, name in enumerate(shown):
+        axes = figure.add_subplot(len(shown), 1, row + 1)
+        axes.imshow(imread(out / name / "curvature.png"))
+        axes.set_title(name)
+        axes.axis("off")
+    figure.tight_layout()
+    FigureCanvasAgg(figure).print_png(str(out / "side_by_side.png"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", default="torus", help="a procedural shape with exact curvature")
@@ -200,6 +223,7 @@ def main() -> None:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "results.json").write_text(json.dumps(rows, indent=1, default=str) + "\n")
     (Path(args.out) / "results.md").write_text(table + "\n")
+    side_by_side(Path(args.out), names)
 
 
 if __name__ == "__main__":

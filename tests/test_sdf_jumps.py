@@ -8,7 +8,13 @@ import torch
 
 import smoothgrid as sg
 from smoothgrid.apps import sdf
-from smoothgrid.apps.sdf.jumps import across_face, face_jump, hessian_jump, snap_to_faces
+from smoothgrid.apps.sdf.jumps import (
+    across_face,
+    face_jump,
+    hessian_jump,
+    nearest_axis,
+    snap_to_faces,
+)
 from smoothgrid.jet import Jet
 from smoothgrid.train.settings import SettingsError
 
@@ -56,6 +62,21 @@ def test_points_snap_onto_the_nearest_interior_face_of_their_level(offset):
     step = across_face(enc, axis, 0.01)
     assert torch.allclose(step[rows, axis], torch.full((500,), 0.01 * 2 / 16, dtype=F64))
     assert (step.abs().sum(1) == step[rows, axis].abs()).all()
+
+
+def test_the_nearest_axis_moves_each_point_least():
+    enc = grid_field("hermite", offset=True).encoding
+    x, level, _ = random_faces(300, 5)
+    best = nearest_axis(enc, x, level)
+    moves = torch.stack(
+        [
+            (snap_to_faces(enc, x, level, torch.full_like(level, k)) - x).abs().sum(1)
+            for k in range(3)
+        ],
+        1,
+    )
+    assert torch.equal(moves.gather(1, best[:, None])[:, 0], moves.min(1).values)
+    assert set(best.tolist()) == {0, 1, 2}
 
 
 def test_a_quadratic_has_no_jump():

@@ -188,6 +188,6 @@ def add_parsers(commands) -> None:
     )  # fmt: skip
     dist.add_argument(
         "--face-jump", type=float, metavar="W",
-        help="weight of the loss on the Hessian's jump across cell faces (grid methods; "
-        "default off)",
+        help="weight of the loss on the Hessian's jump across cell faces (default 10 for "
+        "smoothgrid's grids, off for the baselines; 0 turns it off)",
     )  # fmt: skip

@@ -117,7 +117,8 @@ def restore_field(field: Field, config: dict) -> None:
 
 JUMP_SHARE = 4
 """With a ``face_jump`` weight, the first ``batch // JUMP_SHARE`` surface points of a step are
-also snapped to cell faces (of a random active level, along a random axis each) for it."""
+also snapped to cell faces (of a random active level each, along the axis that moves the point
+least) for it."""
 
 
 class SdfTask(Task):
@@ -142,8 +143,7 @@ class SdfTask(Task):
             n = max(1, self.batch // JUMP_SHARE)
             active = torch.tensor(self.field.encoding.active_levels, device=device)
             which = torch.randint(len(active), (n,), generator=generator, device=device)
-            axis = torch.randint(3, (n,), generator=generator, device=device)
-            samples["jump"] = {"level": active[which], "axis": axis}
+            samples["jump"] = {"level": active[which]}
         return samples
 
     def loss(self, samples: Samples):
@@ -154,8 +154,8 @@ class SdfTask(Task):
         terms = sdf_terms(surface, self.normals[pick], off_surface, self.target.sign(box),
                           self.alpha)  # fmt: skip
         if "jump" in samples:
-            level, axis = samples["jump"]["level"], samples["jump"]["axis"]
-            terms["face_jump"] = face_jump(self.field, self.points[pick[: len(level)]], level, axis)
+            level = samples["jump"]["level"]
+            terms["face_jump"] = face_jump(self.field, self.points[pick[: len(level)]], level)
         return total_loss(terms, self.weights), {}
 
 
@@ -195,8 +195,10 @@ def fit_sdf(
         lr, decoder_lr: learning rates of the encoding's tables and the rest; both decay
             exponentially to ``final_lr_factor`` times their start.
         level_scale: per-level step scale of a grid (:func:`smoothgrid.train.level_scales`).
-        weights: loss term -> weight, updating :data:`~.losses.SDF_WEIGHTS`; a ``face_jump``
-            weight adds the Hessian-jump regulariser (:mod:`.jumps`; grid methods only).
+        weights: loss term -> weight, updating :data:`~.losses.SDF_WEIGHTS`. The ``face_jump``
+            regulariser (:mod:`.jumps`) has its default weight only on a grid with analytic
+            jets (smoothgrid's methods; the baselines keep SIREN's loss); give ``0`` to turn
+            it off, or a weight to add it to any grid.
         alpha: decay of the off-surface term (inverse domain units).
         resolution: marching-cubes nodes per axis of the output mesh.
         seed: seeds the field's initialisation (when built here) and the draws.
@@ -231,7 +233,8 @@ def fit_sdf(
     level_scale = recommended.get("level_scale", "none") if level_scale is None else level_scale
     schedule = Schedule(lr=lr, decoder_lr=decoder_lr, decay="exp",
                         final_lr_factor=final_lr_factor, level_scale=level_scale)  # fmt: skip
-    weights = {**SDF_WEIGHTS, **(weights or {})}
+    given = dict(weights or {})
+    weights = {**SDF_WEIGHTS, **given}
     device = torch.device(device)
 
     if field is None:
@@ -241,6 +244,8 @@ def fit_sdf(
         raise SettingsError(
             f"an SDF needs a 3D field with one output, got d={field.dim}, C={field.out}"
         )
+    if "face_jump" not in given and not (field.encoding.levels and field.derivatives == "jet"):
+        weights["face_jump"] = 0.0  # the default is for smoothgrid's grids; baselines keep SIREN's
     if weights["face_jump"] > 0 and not field.encoding.levels:
         raise SettingsError(f"face_jump needs a grid method (cell faces); {method!r} has no grid")
     field.set_bounds(-1.0, 1.0)

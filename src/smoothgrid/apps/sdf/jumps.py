@@ -12,9 +12,11 @@ Hermite cell's Hessian is linear in the position, with a slope of ~2 times its s
 so the step must be small on the finest level, not only on the face's): the part of the change
 that does not shrink with ``delta``. It is 0 for a C2 field up to ``O(delta)`` (a single
 quadratic: exactly), and two order-2 jets per point, so cheap with smoothgrid's analytic jets.
-:func:`face_jump` is the mean over points snapped to faces of random levels and axes: the
-``face_jump`` term of the SDF loss (off by default; ``fit_sdf(weights={"face_jump": w})``,
-``smoothgrid sdf --face-jump W``).
+:func:`face_jump` is the mean over points snapped to faces of random levels (along the axis
+that moves each point least, :func:`nearest_axis`, so it stays near the surface): the
+``face_jump`` term of the SDF loss (weight 10 by default on smoothgrid's grids, see
+:data:`~.losses.SDF_WEIGHTS`; ``fit_sdf(weights={"face_jump": w})``, ``smoothgrid sdf
+--face-jump W``, 0 turns it off).
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ from ...encodings import GridEncoding
 from ...field import Field
 from ...jet import Jet
 
-__all__ = ["JUMP_DELTA", "snap_to_faces", "across_face", "hessian_jump", "face_jump"]
+__all__ = [
+    "JUMP_DELTA",
+    "snap_to_faces",
+    "nearest_axis",
+    "across_face",
+    "hessian_jump",
+    "face_jump",
+]
 
 JUMP_DELTA = 1e-3
 """Half the step across a face, in cells of the finest active level."""
@@ -62,6 +71,16 @@ def snap_to_faces(encoding: GridEncoding, x: Tensor, level: Tensor, axis: Tensor
     return out
 
 
+def nearest_axis(encoding: GridEncoding, x: Tensor, level: Tensor) -> Tensor:
+    """``(N,)`` int64: for each point, the axis along which :func:`snap_to_faces` moves it least
+    onto a face of its ``level (N,)``."""
+    moves = [
+        (snap_to_faces(encoding, x, level, torch.full_like(level, k)) - x).abs().sum(1)
+        for k in range(encoding.dim)
+    ]
+    return torch.stack(moves, 1).argmin(1)
+
+
 def across_face(encoding: GridEncoding, axis: Tensor, delta: float = JUMP_DELTA) -> Tensor:
     """``(N, d)`` steps of ``delta`` finest active cells along each point's ``axis (N,)``, in
     domain units and float64."""
@@ -86,7 +105,11 @@ def hessian_jump(jet: Callable[[Tensor], Jet], x: Tensor, step: Tensor) -> Tenso
 
 
 def face_jump(
-    field: Field, x: Tensor, level: Tensor, axis: Tensor, delta: float = JUMP_DELTA
+    field: Field,
+    x: Tensor,
+    level: Tensor,
+    axis: Tensor | None = None,
+    delta: float = JUMP_DELTA,
 ) -> Tensor:
     """Mean Hessian jump of ``field`` at ``x`` snapped to the faces of the given levels and axes
     (a scalar with a graph; see the module docstring). The field's own derivative method.
@@ -94,10 +117,13 @@ def face_jump(
     Args:
         field: a one-channel field on a grid encoding.
         x: ``(N, d)`` points (e.g. surface samples).
-        level, axis: ``(N,)`` int64, one face level and axis per point.
+        level: ``(N,)`` int64, one face level per point.
+        axis: ``(N,)`` int64, the faces' normal axis per point; ``None``: :func:`nearest_axis`.
         delta: the half step across, in finest active cells.
     """
     encoding = field.encoding
+    if axis is None:
+        axis = nearest_axis(encoding, x, level)
     on_faces = snap_to_faces(encoding, x, level, axis)
     step = across_face(encoding, axis, delta)
     jump = hessian_jump(lambda p: field.jet(p, order=2, hessian=True), on_faces, step)
