@@ -1,8 +1,8 @@
 """Step time of one process with two threads against two processes with one thread each.
 
-The same problem, field and global batch; ``--steps`` steps each, after ``--warmup`` untimed
-ones; the two set-ups alternate for ``--rounds`` rounds and the table gives the median ms per
-step (the one-process run's own clock; the two-process run's process-0 clock) and the ratio.
+The same problem, field and global batch; ``--steps`` steps each; the two set-ups alternate
+for ``--rounds`` rounds and the table gives the median ms per step (the one-process run's own
+clock; the two-process run's process-0 clock) and the ratio.
 
     python benchmarks/data_parallel.py --problem poisson2d --batch 8192 --steps 60
 """

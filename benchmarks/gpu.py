@@ -9,14 +9,21 @@ Prints (and writes with ``--out``) three Markdown tables:
    point moves (its coordinates, one table row per corner and level, read-modify-written by the
    backward's atomics, the jet written or its gradient read) over the device bandwidth measured
    by a copy in the same run.
-2. **Training step** (sample points, the field's jet, a Helmholtz-type residual, backward,
+2. **Decoder** jet (2 x 64 tanh on the 32 features of 16 levels, value, gradient and
+   Laplacian) forward and backward: wall ms of :func:`smoothgrid.nn.mlp_jet` (PyTorch) and of
+   the fused kernel :func:`smoothgrid.kernels.decoder.decoder_jet`, the kernels' device time and
+   their fraction of the memory bound (the input jet read, the output and the saved
+   pre-activations written; backward: those read, the input jet's gradient written).
+3. **Training step** (sample points, the field's jet, a Helmholtz-type residual, backward,
    Adam) in ms at Hermite-NGP's sizes: 1e5 points, 2D and 3D, a small and a ~17M-parameter
    table, decoder 2x64 tanh (Adam fused on CUDA): the PyTorch path, the kernel, and the kernel
    with the whole step captured in a CUDA graph, with the decoder and loss compiled by
-   ``torch.compile``, and with both.
+   ``torch.compile``, and with both; then the fused decoder kernel, alone and in a graph.
 
     python benchmarks/gpu.py --out docs/bench/gpu.md            # on a CUDA machine
     python benchmarks/gpu.py --device cpu --batch 4096 --quick  # a dry run of the PyTorch rows
+    TRITON_INTERPRET=1 python benchmarks/gpu.py --device cpu --batch 64 --rounds 1 \
+        --encodings hermite --steps "2D small" --compile-workers 0  # the kernel rows, interpreted
 
 Kernels are compiled before timing, several at once in worker processes (``--compile-workers``),
 so the first measurement does not pay for compilation.
@@ -37,6 +44,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import smoothgrid as sg  # noqa: E402
+from smoothgrid import kernels  # noqa: E402
+from smoothgrid.nn import MLP, mlp_jet  # noqa: E402
 from smoothgrid.train.optim import grid_decoder_adam  # noqa: E402
 
 ENCODINGS = [  # (name, dim, derivative order)
@@ -135,20 +144,82 @@ def _device_ms(fn: Callable[[], object], kernel: str, rounds: int) -> float:
     return total / rounds / 1e3
 
 
+def _runs_kernels(device: torch.device) -> bool:
+    return device.type == "cuda" or kernels.interpreted()
+
+
+def decoder_bytes(parts, mlp: MLP, backward: bool) -> int:
+    """Bytes the fused decoder kernel moves: the input jet, the output jet and the saved hidden
+    pre-activations (backward: those read and the input jet's gradient written)."""
+    K, B = 1 + parts[1].shape[-1] + 1, parts[0].shape[0]
+    widths = [layer.out_features for layer in mlp.layers]
+    width = max(16, 1 << (max(widths + [mlp.layers[0].in_features]) - 1).bit_length())
+    cin, cout = mlp.layers[0].in_features, widths[-1]
+    saved = (len(widths) - 1) * K * B * width
+    moved = K * B * cin + K * B * cout + saved
+    return 4 * (moved + (K * B * cin if backward else 0))
+
+
+def decoder_row(dim: int, batch: int, rounds: int, device: torch.device, peak: float) -> dict:
+    """The decoder jet's forward and backward: PyTorch and the fused kernel (wall ms), the
+    kernels' device time and fraction of the memory bound."""
+    from smoothgrid.kernels.decoder import decoder_jet
+
+    row: dict = {"decoder": f"2x64 tanh, {dim}D Laplacian jet"}
+    torch.manual_seed(0)
+    mlp = MLP(32, (64, 64), 1).to(device)
+    weights = [layer.weight for layer in mlp.layers]
+    biases = [layer.bias for layer in mlp.layers]
+    parts = (
+        torch.randn(batch, 32, device=device, requires_grad=True),
+        torch.randn(batch, 32, dim, device=device, requires_grad=True),
+        None,
+        torch.randn(batch, 32, device=device, requires_grad=True),
+    )
+    paths = [("torch", mlp_jet)] + ([("kernel", decoder_jet)] if _runs_kernels(device) else [])
+    for key, function in paths:
+        try:
+            out = function(parts, weights, biases, "tanh")
+            present = [t for t in out if t is not None]
+            grads = [torch.randn_like(t) for t in present]
+
+            def forward(function=function):
+                return function(parts, weights, biases, "tanh")
+
+            def backward(present=present, grads=grads):
+                torch.autograd.backward(present, grads, retain_graph=True)
+
+            row[f"{key}_fwd_ms"] = _timed(forward, rounds, device)
+            row[f"{key}_bwd_ms"] = _timed(backward, rounds, device)
+            if key == "kernel" and device.type == "cuda":
+                for kind, fn in (("fwd", forward), ("bwd", backward)):
+                    name = "forward_kernel" if kind == "fwd" else "backward_kernel"
+                    ms = row[f"device_{kind}_ms"] = _device_ms(fn, name, rounds)
+                    row[f"bound_{kind}"] = (
+                        decoder_bytes(parts, mlp, kind == "bwd") / ms / 1e6 / peak
+                    )
+        except Exception as err:
+            row[f"{key}_error"] = f"{type(err).__name__}: {str(err)[:160]}"
+    for kind in ("fwd", "bwd"):
+        if f"kernel_{kind}_ms" in row:
+            row[f"speedup_{kind}"] = row[f"torch_{kind}_ms"] / row[f"kernel_{kind}_ms"]
+    return row
+
+
 def encoding_row(name, dim, order, batch, rounds, device, peak) -> dict:
     """Forward/backward ms of both paths for one encoding (wall time of the eager calls), and
     the kernels' own device time with its fraction of the memory bound."""
     row: dict = {"encoding": f"{name} {dim}D", "order": order}
     x = torch.rand(batch, dim, device=device)
     for impl in ("torch", "triton"):
-        if impl == "triton" and device.type != "cuda":
+        if impl == "triton" and not _runs_kernels(device):
             continue
         try:
             enc = make_encoding(name, dim, impl).to(device)
             forward, backward = _forward_backward(enc, x, order)
             row[f"{impl}_fwd_ms"] = _timed(forward, rounds, device)
             row[f"{impl}_bwd_ms"] = _timed(backward, rounds, device)
-            if impl == "triton":
+            if impl == "triton" and device.type == "cuda":
                 for kind, fn in (("fwd", forward), ("bwd", backward)):
                     kernel = "forward_kernel" if kind == "fwd" else "backward_kernel"
                     ms = row[f"device_{kind}_ms"] = _device_ms(fn, kernel, rounds)
@@ -207,27 +278,34 @@ def _graphed(step: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
     return replay
 
 
-STEP_VARIANTS = [  # (column, impl, compiled decoder, CUDA graph)
-    ("torch", "torch", False, False),
-    ("kernel", "triton", False, False),
-    ("kernel_graph", "triton", False, True),
-    ("kernel_compiled", "triton", True, False),
-    ("kernel_compiled_graph", "triton", True, True),
+STEP_VARIANTS = [  # (column, encoding impl, decoder impl, compiled decoder, CUDA graph)
+    ("torch", "torch", "torch", False, False),
+    ("torch_compiled", "torch", "torch", True, False),
+    ("kernel", "triton", "torch", False, False),
+    ("kernel_graph", "triton", "torch", False, True),
+    ("kernel_compiled", "triton", "torch", True, False),
+    ("kernel_compiled_graph", "triton", "torch", True, True),
+    ("fused", "triton", "triton", False, False),
+    ("fused_graph", "triton", "triton", False, True),
 ]
 
 
 def step_row(label, dim, log2_table, batch, rounds, device) -> dict:
-    """ms per training step for each of :data:`STEP_VARIANTS` (the PyTorch path only on CPU)."""
+    """ms per training step for each of :data:`STEP_VARIANTS` (on the CPU: no graph, and the
+    kernels only under ``TRITON_INTERPRET=1``)."""
     row: dict = {"setup": label}
-    variants = STEP_VARIANTS if device.type == "cuda" else STEP_VARIANTS[:1]
-    for key, impl, compiled, graph in variants:
+    variants = [
+        v for v in STEP_VARIANTS
+        if device.type == "cuda" or (not v[4] and (v[1] == "torch" or kernels.interpreted()))
+    ]  # fmt: skip
+    for key, impl, decoder_impl, compiled, graph in variants:
         try:
             torch.manual_seed(0)
             enc = make_encoding("hermite", dim, impl, log2_table).to(device)
             enc.set_bounds(-1.0, 1.0)
             enc.set_level_scale([enc.resolutions[0] / n for n in enc.resolutions])  # as solve
             row["params"] = sum(p.numel() for p in enc.parameters())
-            field = sg.Field(enc, hidden=(64, 64), out=1).to(device)
+            field = sg.Field(enc, hidden=(64, 64), out=1, decoder_impl=decoder_impl).to(device)
             opt = grid_decoder_adam(field, 1e-2, 1e-3, capturable=graph)
             step = _helmholtz_step(field, opt, torch.empty(batch, dim, device=device), compiled)
             if graph:
@@ -248,9 +326,9 @@ def _compile_one(name: str, dim: int, order: int, levels: int) -> str:
     return f"{name} {dim}D"
 
 
-def precompile(workers: int) -> None:
-    """Compile every benchmarked kernel in parallel worker processes."""
-    jobs = {(n, d, o) for n, d, o in ENCODINGS} | {("hermite", d, 2) for _, d, _ in STEPS}
+def precompile(workers: int, encodings: list, steps: list) -> None:
+    """Compile the benchmarked encoding kernels in parallel worker processes."""
+    jobs = {(n, d, o) for n, d, o in encodings} | {("hermite", d, 2) for _, d, _ in steps}
     ctx = torch.multiprocessing.get_context("spawn")
     t0 = time.perf_counter()
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
@@ -274,7 +352,7 @@ def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
             cells.append("-" if value is None else format(value, fmt) if fmt else str(value))
         lines.append("| " + " | ".join(cells) + " |")
     errors = [
-        f"- {r.get('encoding', r.get('setup'))}: {k}: {v}"
+        f"- {r.get('encoding', r.get('setup', r.get('decoder')))}: {k}: {v}"
         for r in rows
         for k, v in r.items()
         if k.endswith("error")
@@ -289,16 +367,22 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--compile-workers", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="first two encodings, one step row")
+    parser.add_argument("--encodings", nargs="*", help="only these encodings (names)")
+    parser.add_argument("--steps", nargs="*", help="only these training-step rows (labels)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     device = torch.device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = False
     encodings = ENCODINGS[:2] if args.quick else ENCODINGS
     steps = STEPS[:1] if args.quick else STEPS
+    if args.encodings is not None:
+        encodings = [e for e in encodings if e[0] in args.encodings]
+    if args.steps is not None:
+        steps = [s for s in steps if s[0] in args.steps]
     if device.type == "cuda":
         name = torch.cuda.get_device_name()
         if args.compile_workers > 0:
-            precompile(args.compile_workers)
+            precompile(args.compile_workers, encodings, steps)
     else:
         name = "CPU"
     peak = bandwidth(device)
@@ -316,6 +400,10 @@ def main() -> None:
             if f"triton_{kind}_ms" in row:
                 row[f"speedup_{kind}"] = row[f"torch_{kind}_ms"] / row[f"triton_{kind}_ms"]
                 row[f"mpts_{kind}"] = args.batch / row[f"triton_{kind}_ms"] / 1e3
+    decoder_rows = []
+    for d in (2, 3):
+        decoder_rows.append(decoder_row(d, args.batch, args.rounds, device, peak))
+        print(decoder_rows[-1], flush=True)
     step_rows = []
     for label, d, log2 in steps:
         step_rows.append(step_row(label, d, log2, args.batch, args.rounds, device))
@@ -342,15 +430,34 @@ def main() -> None:
                 ],
             ),
             _table(
+                decoder_rows,
+                [
+                    ("decoder", "decoder", ""),
+                    ("torch fwd ms", "torch_fwd_ms", ".3f"),
+                    ("kernel fwd ms", "kernel_fwd_ms", ".3f"),
+                    ("fwd x", "speedup_fwd", ".1f"),
+                    ("fwd kernel-only ms", "device_fwd_ms", ".3f"),
+                    ("fwd of bound", "bound_fwd", ".0%"),
+                    ("torch bwd ms", "torch_bwd_ms", ".3f"),
+                    ("kernel bwd ms", "kernel_bwd_ms", ".3f"),
+                    ("bwd x", "speedup_bwd", ".1f"),
+                    ("bwd kernel-only ms", "device_bwd_ms", ".3f"),
+                    ("bwd of bound", "bound_bwd", ".0%"),
+                ],
+            ),
+            _table(
                 step_rows,
                 [
                     ("training step", "setup", ""),
                     ("table params", "params", ","),
                     ("torch ms", "torch_ms", ".2f"),
+                    ("torch + compiled ms", "torch_compiled_ms", ".2f"),
                     ("kernel ms", "kernel_ms", ".2f"),
                     ("+ CUDA graph", "kernel_graph_ms", ".2f"),
                     ("+ compiled decoder", "kernel_compiled_ms", ".2f"),
                     ("+ compiled + graph", "kernel_compiled_graph_ms", ".2f"),
+                    ("fused decoder", "fused_ms", ".2f"),
+                    ("fused + graph", "fused_graph_ms", ".2f"),
                 ],
             ),
         ]

@@ -188,3 +188,31 @@ def test_another_encoding_starts_from_its_own_settings(capsys):
     own = sg_baselines.make("quintic", 2).encoding.config()
     assert quintic["encoding"]["max_res"] == own["max_res"] and quintic["decay"] == "cosine"
     assert quintic["lr"] == sg_baselines.settings("quintic")["lr"]
+
+
+def test_interrupted_quintic_run_resumed_from_its_out_alone_matches_the_whole_run(
+    tmp_path, monkeypatch
+):
+    """Ctrl-C at step 7 of 14 (exit 130), then ``solve --out R --resume`` with nothing else: the
+    problem, the quintic field and the settings come from R/config.yaml, and the run ends where the
+    uninterrupted one does, with the same rate at every step."""
+    from smoothgrid.train import Loop
+
+    run = ["solve", "helmholtz2d", "--encoding", "quintic", "--steps", "14", *TINY,
+           "--set", "eval_every=2"]  # fmt: skip
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert main([*run, "--out", str(whole)]) == 0
+    original = Loop._interrupted
+    monkeypatch.setattr(Loop, "_interrupted", lambda loop: loop.state.step + 1 >= 7)
+    assert main([*run, "--out", str(split)]) == 130
+    monkeypatch.setattr(Loop, "_interrupted", original)
+    assert json.loads((split / "checkpoint.json").read_text())["step"] < 14
+    assert main(["solve", "--out", str(split), "--resume", "--no-progress"]) == 0
+    first, second = (json.loads((d / "metrics.json").read_text()) for d in (whole, split))
+    assert second["steps"] == 14 and second["rel_l2"] == first["rel_l2"]
+    rates = [
+        [row["lr"] for row in json.loads((d / "checkpoint.json").read_text())["history"]]
+        for d in (whole, split)
+    ]
+    assert len(rates[0]) == 7 and rates[0] == rates[1]
+    assert yaml.safe_load((split / "config.yaml").read_text())["encoding"]["name"] == "quintic"

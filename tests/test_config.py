@@ -140,6 +140,7 @@ def test_field_records_every_option_and_rebuilds(gen):
         "decoder": None,
         "derivatives": "autograd",
         "fd_cells": None,
+        "decoder_impl": "torch",
     }
     twin = _roundtrip_field(field, gen)
     assert twin.derivatives == "autograd"

@@ -14,6 +14,7 @@ from .jet import Jet
 from .loading import Run, load
 from .nn import MLP, PirateNet
 from .problems import (
+    BoundaryEnergy,
     BoundaryLaplacian,
     Data,
     Dirichlet,
@@ -55,6 +56,7 @@ __all__ = [
     "Initial",
     "Data",
     "BoundaryLaplacian",
+    "BoundaryEnergy",
 ]
 __version__ = "0.1.0"
 

@@ -121,6 +121,8 @@ class Field(nn.Module, RecordsOptions):
         fd_cells: the ``fd`` step as a number of the finest active level's cells (the
             ``ingp_fd`` baseline: 1); ``None``: the accurate default (see the module
             docstring and :func:`default_fd_step`).
+        decoder_impl: the MLP decoder's jet implementation, ``"torch"`` (default),
+            ``"auto"`` or ``"triton"`` (the fused kernel; see :class:`~smoothgrid.nn.MLP`).
 
     Every option is recorded: :meth:`config` rebuilds the field with :meth:`from_config`, except
     the hard constraint, which holds functions and is not recorded (:func:`smoothgrid.solve`
@@ -146,6 +148,7 @@ class Field(nn.Module, RecordsOptions):
         decoder: nn.Module | None = None,
         derivatives: str = "jet",
         fd_cells: float | None = None,
+        decoder_impl: str = "torch",
     ) -> None:
         super().__init__()
         if not isinstance(encoding, Encoding):
@@ -156,7 +159,7 @@ class Field(nn.Module, RecordsOptions):
             raise TypeError(f"decoder must have a jet(Jet) method, got {type(decoder).__name__}")
         self.encoding = encoding
         if decoder is None:
-            decoder = MLP(encoding.out_features, hidden, out, activation, omega0)
+            decoder = MLP(encoding.out_features, hidden, out, activation, omega0, decoder_impl)
         self.decoder = decoder
         self.constraint = constraint
         self.out = int(out)
@@ -188,8 +191,9 @@ class Field(nn.Module, RecordsOptions):
         Example:
             >>> import smoothgrid as sg
             >>> field = sg.Field(sg.encodings.make("quintic", 2, levels=2, max_res=32))
-            >>> sorted(field.config()["field"])
-            ['activation', 'decoder', 'derivatives', 'fd_cells', 'hidden', 'omega0', 'out']
+            >>> sorted(field.config()["field"])  # doctest: +NORMALIZE_WHITESPACE
+            ['activation', 'decoder', 'decoder_impl', 'derivatives', 'fd_cells', 'hidden',
+             'omega0', 'out']
         """
         options = self.options
         options.pop("encoding")

@@ -14,17 +14,73 @@ Every decoder records its constructor options (:class:`~smoothgrid.options.Recor
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional
 
+from . import kernels
 from .jet import Derivatives, Jet, activation_derivatives, apply, linear
 from .options import RecordsOptions
 
-__all__ = ["MLP", "FactorizedLinear", "PirateNet", "DECODERS", "decoder_from_config"]
+__all__ = [
+    "MLP",
+    "FactorizedLinear",
+    "PirateNet",
+    "DECODERS",
+    "decoder_from_config",
+    "mlp_jet",
+    "JetParts",
+]
+
+JetParts = tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]
+"""``(value, grad, hess, lap)`` of a :class:`~smoothgrid.jet.Jet` as plain tensors (``None``
+for the parts it does not carry)."""
+
+
+def _activation(name: str, omega0: float) -> Callable[[Tensor], Derivatives]:
+    """``z -> (s, s', s'')`` of a decoder's activation (SIREN's ``sin(omega0 z)`` for ``sin``)."""
+    act = activation_derivatives(name)
+    if name != "sin":
+        return act
+
+    def scaled_sin(z: Tensor) -> Derivatives:
+        s, c, _ = act(omega0 * z)
+        return s, omega0 * c, -(omega0 * omega0) * s
+
+    return scaled_sin
+
+
+def mlp_jet(
+    parts: JetParts,
+    weights: Sequence[Tensor],
+    biases: Sequence[Tensor],
+    activation: str,
+    omega0: float = 30.0,
+    lap_axes: tuple[int, ...] | None = None,
+) -> JetParts:
+    """The jet of an MLP on plain tensors: the reference of :meth:`MLP.jet` (which calls it),
+    what ``compile=True`` compiles and what the fused decoder kernel
+    (:func:`smoothgrid.kernels.decoder.decoder_jet`) must reproduce.
+
+    Args:
+        parts: the input jet's ``(value (B, C), grad (B, C, d), hess (B, C, d, d), lap (B, C))``.
+        weights, biases: per layer ``(C_out, C_in)`` and ``(C_out,)``; the activation follows
+            every layer but the last.
+        activation, omega0: see :class:`MLP`.
+        lap_axes: the Laplacian's axes (``None``: all).
+
+    Returns:
+        The output jet's parts, contiguous (``C = C_out`` of the last layer).
+    """
+    s = _activation(activation, omega0)
+    h = Jet(*parts, lap_axes=lap_axes)
+    for w, b in zip(weights[:-1], biases[:-1]):
+        h = apply(linear(h, w, b), s)
+    h = linear(h, weights[-1], biases[-1])
+    return tuple(None if t is None else t.contiguous() for t in (h.value, h.grad, h.hess, h._lap))
 
 
 class MLP(nn.Module, RecordsOptions):
@@ -39,6 +95,12 @@ class MLP(nn.Module, RecordsOptions):
             The SIREN initialisation (first layer ``U(-1/n, 1/n)``, others
             ``U(-sqrt(6/n)/omega0, sqrt(6/n)/omega0)``) goes with it; other activations use
             Xavier-uniform weights and zero biases.
+        impl: the jet's implementation: ``"auto"`` (the fused Triton kernel,
+            :func:`smoothgrid.kernels.decoder.decoder_jet`, for CUDA tensors where it applies:
+            tanh / SiLU / sine, float32, widths up to 64; :func:`mlp_jet` otherwise),
+            ``"torch"`` (always :func:`mlp_jet`) or ``"triton"`` (always the kernel; on CPU
+            tensors under ``TRITON_INTERPRET=1``). The default is ``"torch"`` until the
+            kernel has been timed on a GPU (``benchmarks/gpu_round.sh``): opt in meanwhile.
 
     Example:
         >>> mlp = MLP(8, hidden=(64, 64), out=1)
@@ -55,8 +117,14 @@ class MLP(nn.Module, RecordsOptions):
         out: int = 1,
         activation: str = "tanh",
         omega0: float = 30.0,
+        impl: str = "torch",
     ) -> None:
         super().__init__()
+        if impl not in kernels.IMPLS:
+            raise ValueError(f"impl must be one of {', '.join(kernels.IMPLS)}; got {impl!r}")
+        if impl == "triton" and not kernels.triton_available():
+            raise ValueError("impl='triton' needs Triton (pip install triton)")
+        self.impl = impl
         widths = [int(in_features), *[int(h) for h in hidden], int(out)]
         if any(w < 1 for w in widths):
             raise ValueError(f"layer widths must be >= 1, got {widths}")
@@ -64,6 +132,9 @@ class MLP(nn.Module, RecordsOptions):
         self._act = activation_derivatives(activation)
         self.omega0 = float(omega0)
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.jet_function: Callable[..., JetParts] = mlp_jet
+        """What :meth:`jet` runs, with :func:`mlp_jet`'s signature: :func:`mlp_jet` itself, or
+        its ``torch.compile``-d twin while a ``compile=True`` run trains."""
         self._initialise()
 
     def _initialise(self) -> None:
@@ -78,13 +149,6 @@ class MLP(nn.Module, RecordsOptions):
                     nn.init.xavier_uniform_(layer.weight)
                     layer.bias.zero_()
 
-    def _s(self, z: Tensor) -> Derivatives:
-        if self.activation != "sin":
-            return self._act(z)
-        w = self.omega0
-        s, c, _ = self._act(w * z)
-        return s, w * c, -(w * w) * s
-
     def forward(self, h: Tensor) -> Tensor:
         """``(B, in_features) -> (B, out)``."""
         for layer in self.layers[:-1]:
@@ -94,10 +158,25 @@ class MLP(nn.Module, RecordsOptions):
 
     def jet(self, h: Jet) -> Jet:
         """Push a jet of the inputs (``C = in_features``) through the network (``C = out``)."""
-        for layer in self.layers[:-1]:
-            h = apply(linear(h, layer.weight, layer.bias), self._s)
-        last = self.layers[-1]
-        return linear(h, last.weight, last.bias)
+        parts = (h.value, h.grad, h.hess, h._lap)
+        weights = [layer.weight for layer in self.layers]
+        biases = [layer.bias for layer in self.layers]
+        function = self.jet_function
+        if self._use_kernel(parts, weights):
+            from .kernels.decoder import decoder_jet as function
+        out = function(parts, weights, biases, self.activation, self.omega0, h.lap_axes)
+        return Jet(*out, lap_axes=h.lap_axes)
+
+    def _use_kernel(self, parts: JetParts, weights: list[Tensor]) -> bool:
+        """Whether :meth:`jet` runs the fused kernel (see the ``impl`` option)."""
+        if self.impl == "torch" or (self.impl == "auto" and parts[0].device.type != "cuda"):
+            return False
+        from .kernels.decoder import decoder_unsupported_reason
+
+        reason = decoder_unsupported_reason(parts, weights, self.activation)
+        if reason is not None and self.impl == "triton":
+            raise ValueError(f"impl='triton' cannot run this decoder here: {reason}")
+        return reason is None
 
 
 class FactorizedLinear(nn.Module, RecordsOptions):

@@ -10,7 +10,10 @@
   the points of each step are split across the processes.
 * ``smoothgrid bench SUITE``: methods side by side (see :mod:`smoothgrid.bench`), their table
   and plots.
-* ``smoothgrid image IMAGE`` / ``smoothgrid sdf SOURCE``: the applications (see :mod:`.apps`).
+* ``smoothgrid image IMAGE`` / ``smoothgrid sdf SOURCE`` / ``smoothgrid smoke SOURCE``: the
+  applications (see :mod:`.apps`); ``smoothgrid nerf [SOURCE]``: radiance fields with pose
+  refinement (see :mod:`.nerf`).
+* ``smoothgrid cloth SCENE``: a pinned cloth's static drape (see :mod:`.cloth`).
 
 Every setting is checked before training starts. Exit codes: 0 done, 1 diverged, 2 bad input (an
 unknown name or key, with the nearest suggestion; a bad value; an unusable checkpoint), 130
@@ -31,7 +34,7 @@ from .. import baselines, problems
 from .. import encodings as encodings_module
 from ..train import DivergedError
 from ..train.settings import SettingsError, options_markdown
-from . import apps, solve
+from . import apps, cloth, nerf, solve
 from .config import ConfigError, build_config
 
 __all__ = ["main", "build_config", "ConfigError"]
@@ -105,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_parser(commands)
     _bench_parser(commands)
     apps.add_parsers(commands)
+    nerf.add_parser(commands)
+    cloth.add_parser(commands)
     return parser
 
 
@@ -122,6 +127,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return apps.run_image(args)
     if args.command == "sdf":
         return apps.run_sdf(args)
+    if args.command == "nerf":
+        return nerf.run_nerf(args)
+    if args.command == "cloth":
+        return cloth.run(args)
+    if args.command == "smoke":
+        return apps.run_smoke(args)
     return solve.run(args)
 
 

@@ -1,4 +1,4 @@
-"""The application commands: ``smoothgrid image`` and ``smoothgrid sdf``.
+"""The application commands: ``smoothgrid image``, ``smoothgrid sdf`` and ``smoothgrid smoke``.
 
 Each runs one or more methods one after the other through :func:`run_methods`, which writes
 every method's files (in ``OUT/METHOD/`` when there are several), prints one line per method and
@@ -19,7 +19,17 @@ from ..geometry import shape_names
 from ..train.settings import SettingsError, nearest
 from .config import DEFAULT_STEPS, ConfigError, unknown
 
-__all__ = ["add_parsers", "run_image", "run_sdf", "run_methods", "method_names"]
+__all__ = [
+    "add_parsers",
+    "add_app_options",
+    "budget_options",
+    "device_option",
+    "method_names",
+    "run_image",
+    "run_methods",
+    "run_sdf",
+    "run_smoke",
+]
 
 
 def method_names(items: Sequence[str]) -> list[str]:
@@ -31,13 +41,15 @@ def method_names(items: Sequence[str]) -> list[str]:
     return methods
 
 
-def _budget(args: argparse.Namespace) -> dict[str, Any]:
+def budget_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``{"time_budget": --time}`` or ``{"steps": --steps}`` (default :data:`DEFAULT_STEPS`)."""
     if args.time is not None:
         return {"time_budget": args.time}
     return {"steps": DEFAULT_STEPS if args.steps is None else args.steps}
 
 
-def _device(args: argparse.Namespace) -> str:
+def device_option(args: argparse.Namespace) -> str:
+    """``--device`` (default ``cpu``); CUDA asked for where there is none is bad input."""
     device = args.device or "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("--device cuda was asked for but CUDA is not available")
@@ -81,7 +93,7 @@ def run_image(args: argparse.Namespace) -> int:
     """``smoothgrid image``."""
     from ..apps import image
 
-    methods, device = method_names(args.methods), _device(args)
+    methods, device = method_names(args.methods), device_option(args)
     try:
         truth = image.load_image(args.image, args.size)
     except (FileNotFoundError, ValueError) as error:
@@ -92,7 +104,7 @@ def run_image(args: argparse.Namespace) -> int:
         return image.fit_image(
             truth, args.supervise, method=method, batch=args.batch, lr=args.lr,
             decoder_lr=args.lr, seed=args.seed, device=device, out=where,
-            resume=args.resume, progress=not args.no_progress, **_budget(args),
+            resume=args.resume, progress=not args.no_progress, **budget_options(args),
         ).metrics  # fmt: skip
 
     def line(m: Mapping[str, Any]) -> str:
@@ -105,7 +117,7 @@ def run_sdf(args: argparse.Namespace) -> int:
     """``smoothgrid sdf``."""
     from ..apps import sdf
 
-    methods, device = method_names(args.methods), _device(args)
+    methods, device = method_names(args.methods), device_option(args)
     try:
         target = sdf.load_target(args.source, points=args.points, seed=args.seed, fill=args.fill)
     except (FileNotFoundError, ValueError, ImportError) as error:
@@ -116,7 +128,7 @@ def run_sdf(args: argparse.Namespace) -> int:
             target, method=method, batch=args.batch, lr=args.lr, decoder_lr=args.lr,
             resolution=args.resolution, seed=args.seed, device=device, out=where,
             weights=None if args.face_jump is None else {"face_jump": args.face_jump},
-            resume=args.resume, progress=not args.no_progress, **_budget(args),
+            resume=args.resume, progress=not args.no_progress, **budget_options(args),
         ).metrics  # fmt: skip
 
     def line(m: Mapping[str, Any]) -> str:
@@ -127,16 +139,33 @@ def run_sdf(args: argparse.Namespace) -> int:
     return run_methods(methods, args.out, fit, line, sdf.markdown_table)
 
 
-def _common(parser: argparse.ArgumentParser, default_out: str, batch: int, what: str) -> None:
-    """The arguments every app command shares."""
+def run_smoke(args: argparse.Namespace) -> int:
+    """``smoothgrid smoke`` (see :mod:`smoothgrid.apps.smoke.command`)."""
+    from ..apps.smoke import command
+
+    return command.run(args, run_methods, budget_options(args), device_option(args))
+
+
+def add_app_options(
+    parser: argparse.ArgumentParser,
+    default_out: str,
+    batch: int,
+    what: str,
+    methods: str = "hermite",
+    methods_are: str = "methods",
+) -> None:
+    """The arguments every app command shares: the budget, ``--methods`` (default ``methods``;
+    ``methods_are`` says what they are in the help), ``--batch`` (of ``what``), ``--lr``,
+    ``--seed``, ``--device``, ``--out``, ``--resume``, ``--no-progress``."""
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--time", type=float, help="training seconds per method (a total)")
     budget.add_argument(
         "--steps", type=int, help=f"training steps per method (a total; default {DEFAULT_STEPS})"
     )
     parser.add_argument(
-        "--methods", "--method", nargs="+", default=["hermite"], dest="methods",
-        help="methods, comma- or space-separated, run one after the other (default hermite)",
+        "--methods", "--method", nargs="+", default=[methods], dest="methods",
+        help=f"{methods_are}, comma- or space-separated, run one after the other "
+        f"(default {methods})",
     )  # fmt: skip
     parser.add_argument("--batch", type=int, default=batch, help=f"{what} per step")
     parser.add_argument(
@@ -154,7 +183,7 @@ def _common(parser: argparse.ArgumentParser, default_out: str, batch: int, what:
 
 
 def add_parsers(commands) -> None:
-    """The ``image`` and ``sdf`` sub-commands."""
+    """The ``image``, ``sdf`` and ``smoke`` sub-commands."""
     from ..apps.image.data import SAMPLES
     from ..apps.image.metrics import SUPERVISION
 
@@ -165,7 +194,7 @@ def add_parsers(commands) -> None:
         help="what the field is fitted to (default gradient)",
     )  # fmt: skip
     pic.add_argument("--size", type=int, help="crop to a square and resize to SIZE pixels")
-    _common(pic, "runs/image", 8192, "pixels")
+    add_app_options(pic, "runs/image", 8192, "pixels")
     dist = commands.add_parser(
         "sdf", help="fit a signed distance field to a shape, a mesh or an oriented point cloud"
     )
@@ -174,7 +203,7 @@ def add_parsers(commands) -> None:
         help=f"a shape ({', '.join(shape_names())}), a watertight mesh (.obj .ply .off .stl) or "
         "a point cloud with normals (.xyz .txt .npy, rows x y z nx ny nz)",
     )
-    _common(dist, "runs/sdf", 4096, "surface (and box) points")
+    add_app_options(dist, "runs/sdf", 4096, "surface (and box) points")
     dist.add_argument(
         "--resolution", type=int, default=96, help="marching-cubes nodes per axis (default 96)"
     )
@@ -191,3 +220,8 @@ def add_parsers(commands) -> None:
         help="weight of the loss on the Hessian's jump across cell faces (default 10 for "
         "smoothgrid's grids, off for the baselines; 0 turns it off)",
     )  # fmt: skip
+    from ..apps.smoke.command import add_arguments
+
+    add_arguments(commands.add_parser(
+        "smoke", help="reconstruct smoke density and velocity from a few views"
+    ), add_app_options)  # fmt: skip

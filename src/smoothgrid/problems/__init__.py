@@ -2,7 +2,8 @@
 
 ``make(name, **params)`` builds a registered problem; ``names()`` and ``describe()`` list them.
 A user-defined problem is a :class:`Problem` of a domain, a residual ``(x, u: Jet) -> Tensor``
-and conditions (see ``docs/contract_problems.md``).
+(or an energy density ``(x, u: Jet) -> (B,)``, the Ritz form) and conditions (see
+``docs/contract_problems.md``).
 
 >>> p = make("helmholtz2d", a1=1, a2=4)
 >>> p.test_points().shape
@@ -30,13 +31,15 @@ from .conditions import (
 )
 from .constraints import hard_dirichlet
 from .convection import convection
+from .energy import BoundaryEnergy
 from .flow_mixing import flow_mixing
 from .heat import heat, nonlinear_heat
 from .helmholtz import helmholtz2d, helmholtz3d
-from .kirchhoff_love import kirchhoff_love
+from .kirchhoff_love import kirchhoff_love, kirchhoff_love_energy
 from .klein_gordon import klein_gordon
-from .poisson import poisson2d
+from .poisson import poisson2d, poisson2d_energy
 from .poisson_mesh import poisson_mesh
+from .poisson_neumann import poisson_neumann, poisson_neumann_energy
 from .suggested import suggested_field, suggested_settings
 from .taylor_green import taylor_green
 
@@ -58,11 +61,24 @@ __all__ = [
     "Initial",
     "Data",
     "BoundaryLaplacian",
+    "BoundaryEnergy",
     "hard_dirichlet",
 ]
 
 _REGISTRY: dict[str, tuple[Callable[..., Problem], str]] = {
     "poisson2d": (poisson2d, "-lap u = f on [-1,1]^2, u = sin(a1 pi x) sin(a2 pi y)"),
+    "poisson2d_energy": (
+        poisson2d_energy,
+        "energy form of poisson2d: min int 1/2 |grad u|^2 - f u, u = 0 held exactly",
+    ),
+    "poisson_neumann": (
+        poisson_neumann,
+        "-lap u = f on [0,1]^2, u = 0 on the left, fluxes du/dn = g on the other edges",
+    ),
+    "poisson_neumann_energy": (
+        poisson_neumann_energy,
+        "energy form of poisson_neumann: the fluxes natural (a boundary energy -g u)",
+    ),
     "helmholtz2d": (helmholtz2d, "lap u + k^2 u = q on [-1,1]^2, u = sin(a1 pi x) sin(a2 pi y)"),
     "helmholtz3d": (helmholtz3d, "lap u + k^2 u = q on [-1,1]^3, u = prod sin(a_i pi x_i)"),
     "convection": (convection, "u_t + beta u_x = 0, x periodic in [0, 2pi), u = sin(x - beta t)"),
@@ -78,6 +94,10 @@ _REGISTRY: dict[str, tuple[Callable[..., Problem], str]] = {
     "kirchhoff_love": (
         kirchhoff_love,
         "D lap^2 w = q on the unit square, simply supported; mixed (w, m = lap w) or biharmonic",
+    ),
+    "kirchhoff_love_energy": (
+        kirchhoff_love_energy,
+        "energy form of kirchhoff_love: min int D/2 (lap w)^2 - q w, second derivatives only",
     ),
     "poisson_mesh": (
         poisson_mesh,

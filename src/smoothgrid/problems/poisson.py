@@ -1,7 +1,12 @@
-"""``poisson2d``: ``-lap u = f`` on ``[-1, 1]^2`` with Dirichlet data (a pipeline smoke test).
+"""``poisson2d``: ``-lap u = f`` on ``[-1, 1]^2`` with Dirichlet data (a pipeline smoke test),
+and its energy (Ritz) twin ``poisson2d_energy``.
 
 Manufactured solution ``u = sin(a1 pi x) sin(a2 pi y)``, ``f = (a1^2 + a2^2) pi^2 u``; with
 integer ``a`` the boundary data is 0 and the ready-made constraint is ``u = B(x) N(x)``.
+``poisson2d_energy`` minimises ``int 1/2 |grad u|^2 - f u`` over the fields with ``u = 0`` on the
+boundary (the constraint): its first variation ``int grad u . grad v - f v = int (-lap u - f) v``
+vanishes for every admissible ``v`` exactly when ``-lap u = f``, so both have the same solution;
+the energy needs first derivatives only.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from ..jet import Jet
 from .base import Problem, suggested_defaults
 from .conditions import Dirichlet
 
-__all__ = ["poisson2d", "sine_product"]
+__all__ = ["poisson2d", "poisson2d_energy", "sine_product"]
 
 
 def sine_product(x: Tensor, a: Sequence[float]) -> Tensor:
@@ -66,5 +71,44 @@ def poisson2d(a1: float = 1.0, a2: float = 1.0) -> Problem:
             encoding={"levels": 6, "max_res": 64, "log2_table": 14},
             decay="cosine",
             final_lr_factor=1e-3,
+        ),
+    )
+
+
+def poisson2d_energy(a1: int = 1, a2: int = 1) -> Problem:
+    """``min int 1/2 |grad u|^2 - f u`` on ``[-1, 1]^2``, ``u = 0`` on the boundary (hard), the
+    same ``f`` and exact solution as :func:`poisson2d`; integer modes only (zero boundary data).
+    """
+    a = (float(a1), float(a2))
+    if not all(ai.is_integer() for ai in a):
+        raise ValueError(
+            f"poisson2d_energy takes integer modes (zero boundary data, held exactly), got "
+            f"a1={a1!r}, a2={a2!r}"
+        )
+    scale = (a[0] ** 2 + a[1] ** 2) * math.pi**2
+    box = Box([-1.0, -1.0], [1.0, 1.0])
+
+    def exact(x: Tensor) -> Tensor:
+        return sine_product(x, a)
+
+    def energy(x: Tensor, u: Jet) -> Tensor:
+        return 0.5 * u.grad.square().sum((1, 2)) - scale * (exact(x) * u.value).sum(1)
+
+    return Problem(
+        domain=box,
+        energy=energy,
+        conditions=(Dirichlet(0.0, hard=True),),
+        exact=exact,
+        name="poisson2d_energy",
+        order=1,
+        constraint=zero_boundary_constraint(box, a),
+        test_resolution=256,
+        # the twin's measured settings, with stratified points for the integral
+        suggested=suggested_defaults(
+            2,
+            encoding={"levels": 6, "max_res": 64, "log2_table": 14},
+            decay="cosine",
+            final_lr_factor=1e-3,
+            stratified=True,
         ),
     )

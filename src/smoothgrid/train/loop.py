@@ -26,14 +26,16 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from .compiled import CompiledDecoders
 from .distributed import SINGLE, World, current_world, stream_seed
+from .graph import GraphedStep
 from .optim import grid_decoder_adam, set_rates
 from .progress import progress_bar
 from .runs import write_config
@@ -110,8 +112,11 @@ class Loop:
         out: the run directory for ``config.yaml`` and the checkpoint, or ``None``.
         record: the run's configuration, written to ``config.yaml`` and into checkpoints.
         progress: show a progress bar (process 0).
-        graphed: a :class:`~smoothgrid.train.graph.GraphedStep` replaying loss, backward and
-            Adam (``None``: eager steps).
+        cuda_graph: replay loss, backward and Adam from a CUDA graph
+            (:class:`~smoothgrid.train.graph.GraphedStep`; the optimiser must be capturable).
+        compile: the field's MLP decoders run a ``torch.compile``-d jet
+            (:class:`~smoothgrid.train.compiled.CompiledDecoders`), compiled outside the timed
+            steps; eager, with a warning, where compilation fails.
         postfix_every: steps between progress-bar loss updates.
     """
 
@@ -128,15 +133,18 @@ class Loop:
         out: str | Path | None = None,
         record: Mapping[str, Any] | None = None,
         progress: bool = True,
-        graphed: Any = None,
+        cuda_graph: bool = False,
+        compile: bool = False,
         postfix_every: int = 1,
     ) -> None:
-        if graphed is not None and world.parallel:
+        if cuda_graph and world.parallel:
             raise ValueError("cuda_graph=True runs on one process; drop it for a torchrun run")
         self.task, self.field, self.optimizer = task, field, optimizer
         self.schedule, self.output, self.world = schedule, output, world
         self.record = dict(record or {})
-        self.out, self.graphed, self.postfix_every = out, graphed, postfix_every
+        self.out, self.postfix_every = out, postfix_every
+        self.compiled = CompiledDecoders(field) if compile else None
+        self.graphed = GraphedStep(task.loss, optimizer) if cuda_graph else None
         self.show_progress = progress and world.leader
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
         self.state = RunState(field, optimizer, generator, budget, out, world, task.target_metric)
@@ -158,7 +166,7 @@ class Loop:
         if self.out is not None and self.world.leader:
             write_config(self.out, self.record)
         bar = progress_bar(self.show_progress, state.budget.steps, state.step, self.task.desc)
-        with deferred_interrupt() as self._interrupt:
+        with deferred_interrupt() as self._interrupt, self.compiled or nullcontext():
             try:
                 while not state.finished() and not self._reached():
                     self._step(bar)
@@ -171,6 +179,14 @@ class Loop:
             self._record()
         state.save(self.record)
         return state
+
+    def _warm_up(self, samples: Samples) -> float:
+        """Seconds spent compiling what a step on this batch's shapes needs (0 if done)."""
+        if self.compiled is None:
+            return 0.0
+        start = time.perf_counter()
+        compiled = self.compiled.warm_up(self.task.loss, samples, self.params)
+        return time.perf_counter() - start if compiled else 0.0
 
     def _reached(self) -> bool:
         """Whether the target is reached (decided by process 0 after each evaluation)."""
@@ -193,8 +209,9 @@ class Loop:
                                             self.schedule.final_lr_factor))  # fmt: skip
         task.before_step(progress)
         state.samples = task.sample(state.generator, state.samples, state.step)
+        compiling = self._warm_up(state.samples)  # kept out of the step's time
         loss_value = self._train_step(state.samples)
-        seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start - compiling
         seconds, interrupted = self.world.agree_clock(seconds, self._interrupted())
         state.advance(seconds)
         state.last_loss = loss_value
@@ -254,10 +271,12 @@ def run_task(
     resume: bool = False,
     progress: bool = False,
     record: Mapping[str, Any] | None = None,
+    compile: bool = False,
 ) -> RunState:
     """Train ``field`` (already on its device) on an app's ``task``: Adam at ``schedule``'s
     rates (:func:`~smoothgrid.train.optim.grid_decoder_adam`), a sampling generator seeded with
-    ``seed`` (each process of a ``torchrun`` run its own stream), the :class:`Loop`.
+    ``seed`` (each process of a ``torchrun`` run its own stream), the :class:`Loop` (with
+    ``compile``: the decoder's jet through ``torch.compile``, see :mod:`.compiled`).
 
     Returns:
         The final :class:`~smoothgrid.train.state.RunState` (step, clock, history, last loss).
@@ -268,6 +287,6 @@ def run_task(
     generator = torch.Generator(device=device).manual_seed(stream_seed(seed, world.rank))
     loop = Loop(
         task, field, optimizer, generator, budget, schedule, output or Output(), world=world,
-        out=out, record=record, progress=progress, postfix_every=50,
+        out=out, record=record, progress=progress, compile=compile, postfix_every=50,
     )  # fmt: skip
     return loop.run(resume=resume)

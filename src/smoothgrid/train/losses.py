@@ -1,4 +1,4 @@
-"""Collocation sampling and the weighted loss of a problem's residual and conditions."""
+"""Collocation sampling and the weighted loss of a problem's residual (or energy) and conditions."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .sampling import (
     remaining_time_weights,
     time_chunk_losses,
 )
-from .settings import Points
+from .settings import Points, SettingsError
 
 __all__ = ["Objective", "condition_names", "POOL"]
 
@@ -51,6 +51,14 @@ class Objective:
     A weight defaults to 1 for a residual term and to ``condition.weight`` for a condition;
     ``points.weights`` overrides them.
 
+    A problem in energy form (``problem.energy``, the Ritz method) has the term ``"energy"``,
+    ``volume * mean(energy density)`` over the interior points
+    (:meth:`~smoothgrid.problems.Problem.energy_integral`), and one per
+    :class:`~smoothgrid.problems.BoundaryEnergy` condition (its integral): integrals, not mean
+    squares, so the loss is the energy itself (it may be negative). Such a problem needs its
+    constraint on the field (its other conditions are hard) and takes neither RAD, causal nor
+    remaining-time weights (all made for residuals).
+
     With ``adaptive="rad"`` the interior points are drawn (with replacement) from a pool of
     ``rad_pool * batch`` uniform (or stratified) candidates with probability
     ``∝ |r|^rad_k / mean(|r|^rad_k) + rad_c`` (:func:`.sampling.rad_probabilities`, ``|r|`` the
@@ -69,6 +77,9 @@ class Objective:
         dtype, device: of the sampled points.
         share: the number of processes drawing points (each draws ``batch / share`` interior
             and ``boundary_batch / share`` points per condition).
+
+    Attributes:
+        energy: whether the problem is in energy form.
     """
 
     def __init__(
@@ -103,6 +114,35 @@ class Objective:
         self.weights = {name: float(c.weight) for name, c in self.conditions.items()}
         self._overrides = dict(points.weights or {})
         self._checked = False
+        self.energy = getattr(problem, "energy", None) is not None
+        if self.energy:
+            self._check_energy()
+
+    def _check_energy(self) -> None:
+        """Refuse what an energy cannot train with, and an energy of the wrong shape, now."""
+        problem = self.problem
+        for name, value in {"adaptive": self.points.adaptive, "causal": self.points.causal,
+                            "time_weight": self.points.time_weight}.items():  # fmt: skip
+            if value:
+                raise SettingsError(
+                    f"{name}={value!r} weighs residuals; problem {problem.name!r} is an energy"
+                )
+        loose = [n for n, c in self.conditions.items() if not callable(getattr(c, "energy", None))]
+        if loose:
+            raise SettingsError(
+                f"problem {problem.name!r} is an energy and holds {loose} exactly by its "
+                f"constraint, but the field carries another constraint (or none)"
+            )
+        g = torch.Generator(device=self.device).manual_seed(0)
+        kw = {"dtype": self.dtype, "device": self.device}
+        x = problem.domain.sample_interior(4, g, **kw)
+        with torch.no_grad():
+            try:
+                problem.energy_density(x, self._jet(x))
+                for cond in self.conditions.values():
+                    cond.energy(cond.sample(problem.domain, 4, g, **kw), self._u(int(cond.order)))
+            except ValueError as error:
+                raise SettingsError(str(error)) from None
 
     def sample(
         self, generator: torch.Generator, previous: Samples | None = None, step: int = 0
@@ -142,20 +182,24 @@ class Objective:
 
         return u
 
+    def _jet(self, x: Tensor) -> Jet:
+        """The field's jet at ``x (n, d)`` of the problem's order and kind."""
+        problem = self.problem
+        return self.field.jet(
+            x,
+            order=problem.order,
+            hessian=problem.hessian,
+            lap_axes=problem.lap_axes,
+            derivatives=self.derivatives,
+        )
+
     def _residual(self, x: Tensor) -> dict[str, Tensor]:
         """The residual terms at ``x (n, d)``: name -> ``(n, ...)``."""
         problem = self.problem
         if problem.order > 2:  # the residual differentiates the field itself with autograd
             residual = problem.residual(x, self.field)
         else:
-            u = self.field.jet(
-                x,
-                order=problem.order,
-                hessian=problem.hessian,
-                lap_axes=problem.lap_axes,
-                derivatives=self.derivatives,
-            )
-            residual = problem.residual(x, u)
+            residual = problem.residual(x, self._jet(x))
         if not isinstance(residual, Mapping):
             residual = {"residual": residual}
         return {str(name): r for name, r in residual.items()}
@@ -184,6 +228,8 @@ class Objective:
         weighted mean over time slices.
         """
         x = samples["residual"]["x"]
+        if self.energy:
+            return self._energy_terms(x, samples)
         squares = {
             name: r.square().reshape(len(x), -1).mean(1) for name, r in self._residual(x).items()
         }
@@ -203,6 +249,15 @@ class Objective:
         for name, cond in self.conditions.items():
             r = cond.residual(samples[name], self._u(int(cond.order)))
             out[name] = r.square().mean()
+        if not self._checked:
+            self._check_weights(out)
+        return out
+
+    def _energy_terms(self, x: Tensor, samples: Samples) -> dict[str, Tensor]:
+        """The energy's integral over the domain and its boundary energies' integrals."""
+        out = {"energy": self.problem.energy_integral(x, self._jet(x))}
+        for name, cond in self.conditions.items():
+            out[name] = cond.energy(samples[name], self._u(int(cond.order)))
         if not self._checked:
             self._check_weights(out)
         return out

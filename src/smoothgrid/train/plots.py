@@ -101,7 +101,8 @@ def plot_solution(
 
 
 def plot_curves(history: Sequence[dict[str, Any]], path: str | os.PathLike) -> None:
-    """Loss terms and errors against the step, log scale.
+    """Loss terms and errors against the step, log scale (the loss on a linear scale when it
+    takes values <= 0: an energy).
 
     Args:
         history: rows with ``step``, ``loss``, ``loss_<term>`` and optionally ``rel_l2``.
@@ -111,9 +112,13 @@ def plot_curves(history: Sequence[dict[str, Any]], path: str | os.PathLike) -> N
     left, right = fig.subplots(1, 2)
     steps = [row["step"] for row in history]
     keys = [k for k in (history[0] if history else {}) if k == "loss" or k.startswith("loss_")]
+    positive = True
     for key in keys:
-        left.plot(steps, [row[key] for row in history], label=key)
-    left.set(xlabel="step", ylabel="mean square", yscale="log", title="loss")
+        values = [row[key] for row in history]
+        positive = positive and all(v is None or v > 0 for v in values)
+        left.plot(steps, values, label=key)
+    left.set(xlabel="step", title="loss", ylabel="mean square" if positive else "energy",
+             yscale="log" if positive else "linear")  # fmt: skip
     for key in ("rel_l2", "max_abs_error"):
         values = [row.get(key) for row in history]
         if any(v is not None for v in values):

@@ -32,12 +32,14 @@ class Result:
         metrics: ``rel_l2`` (at the end), ``best_rel_l2`` (the best seen at any evaluation),
             ``max_abs_error`` (at the end), ``residual`` (the mean square PDE residual of the
             last batch, summed over residual terms, without the terms' ``weights``; with
-            ``causal`` or ``time_weight`` it is their weighted mean over time), ``loss`` (the
-            last weighted loss), ``wall_time`` (training seconds, evaluation and file output
-            excluded), ``steps`` (steps done) and ``ms_per_step``. The error entries are
+            ``causal`` or ``time_weight`` it is their weighted mean over time; an energy
+            problem has ``energy`` instead: its Monte Carlo integral on the last batch),
+            ``loss`` (the last weighted loss), ``wall_time`` (training seconds, evaluation and
+            file output excluded), ``steps`` (steps done) and ``ms_per_step``. The error entries are
             ``None`` for a problem without a reference solution.
         history: one row per evaluation: ``step``, ``time`` (training seconds), ``loss``,
-            ``loss_<term>`` (the unweighted mean square of each residual/condition term),
+            ``loss_<term>`` (the unweighted mean square of each residual/condition term; an
+            energy problem's ``loss_energy`` and boundary energies are integrals),
             ``lr``, ``levels`` (active levels), ``rel_l2``, ``max_abs_error``.
         field: the trained field (the same object that was passed in).
         out: the run directory, or ``None``.

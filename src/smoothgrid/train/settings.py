@@ -282,6 +282,10 @@ class Runtime(_Group):
     cuda_graph: bool = option(
         False, "replay each step (loss, backward, Adam) from a CUDA graph (jet derivatives)"
     )
+    compile: bool = option(
+        False,
+        "torch.compile the decoder jet, residual and loss (CPU and CUDA; eager where it fails)",
+    )
 
     def __post_init__(self) -> None:
         dtype = str(self.dtype).removeprefix("torch.")
@@ -291,6 +295,7 @@ class Runtime(_Group):
         _choice("derivatives", self.derivatives, (None, *DERIVATIVES))
         _flag("tf32", self.tf32)
         _flag("cuda_graph", self.cuda_graph)
+        _flag("compile", self.compile)
 
 
 _GROUPS: dict[str, type[_Group]] = {

@@ -27,7 +27,7 @@ import torch
 from ..field import Field
 from .curriculum import level_mask
 from .distributed import World, current_world, stream_seed
-from .graph import GraphedStep, check_graphable
+from .graph import check_graphable
 from .loop import Loop, Task
 from .losses import Objective
 from .metrics import Evaluator, has_reference
@@ -47,7 +47,8 @@ def check_setup(problem, field: Field, settings: Settings, world: World | None =
     Raises:
         SettingsError: a periodic problem on a non-periodic encoding, mismatched dimensions, a
             target without a reference solution, a curriculum or level scale the encoding
-            cannot take, a CUDA graph where none can run, a batch that does not split evenly
+            cannot take, a CUDA graph where none can run, ``compile=True`` without jet
+            derivatives, a batch that does not split evenly
             over the processes.
     """
     enc = field.encoding
@@ -78,11 +79,17 @@ def check_setup(problem, field: Field, settings: Settings, world: World | None =
             f"{enc.name!r} encoding has no levels"
         )
     runtime = settings.runtime
+    derivatives = _derivatives(field, settings)
     if runtime.cuda_graph:
         try:
-            check_graphable(torch.device(runtime.device), _derivatives(field, settings))
+            check_graphable(torch.device(runtime.device), derivatives)
         except ValueError as error:
             raise SettingsError(str(error)) from None
+    if runtime.compile and derivatives != "jet":
+        raise SettingsError(
+            f"compile=True compiles the decoder's jet and needs derivatives='jet', got "
+            f"{derivatives!r} (autograd's double backward cannot be compiled; fd evaluates no jet)"
+        )
     world = world or current_world()
     points = settings.points
     for name, count in (("batch", points.batch), ("boundary_batch", points.boundary)):
@@ -214,10 +221,10 @@ def solve(
     )
     task = SolveTask(problem, field, objective, settings)
     generator = torch.Generator(device=device).manual_seed(stream_seed(runtime.seed, world.rank))
-    graphed = GraphedStep(objective.loss_and_terms, optimizer) if runtime.cuda_graph else None
     loop = Loop(
         task, field, optimizer, generator, settings.budget, settings.schedule, settings.output,
-        world=world, out=out, record=record, progress=progress, graphed=graphed,
+        world=world, out=out, record=record, progress=progress, cuda_graph=runtime.cuda_graph,
+        compile=runtime.compile,
     )  # fmt: skip
     with _tf32(runtime.tf32):
         state = loop.run(resume=resume)
@@ -229,14 +236,19 @@ def solve(
 
 
 def _metrics(state: RunState, terms, objective: Objective) -> dict[str, Any]:
-    """The final metrics (see :class:`Result`)."""
+    """The final metrics (see :class:`Result`); an energy problem's ``energy`` (the last step's
+    loss: its terms are integrals) stands where a residual problem's ``residual`` sum does."""
     last = state.history[-1] if state.history else {}
-    residual = [float(v.detach()) for k, v in terms.items() if k not in objective.conditions]
+    if objective.energy:
+        summary = {"energy": state.last_loss}
+    else:
+        residual = [float(v.detach()) for k, v in terms.items() if k not in objective.conditions]
+        summary = {"residual": sum(residual) if residual else None}
     return {
         "rel_l2": last.get("rel_l2"),
         "best_rel_l2": state.best,
         "max_abs_error": last.get("max_abs_error"),
-        "residual": sum(residual) if residual else None,
+        **summary,
         "loss": state.last_loss,
         "wall_time": state.train_time,
         "steps": state.step,

@@ -151,6 +151,7 @@ def fit_image(
     out: str | os.PathLike | None = None,
     resume: bool = False,
     progress: bool = False,
+    compile: bool = False,
 ) -> ImageResult:
     """Fit a field to ``image`` from one kind of supervision and score it.
 
@@ -179,6 +180,8 @@ def fit_image(
             ``prediction.png``.
         resume: continue from ``out/checkpoint.pt`` (the same arguments otherwise).
         progress: show a progress bar.
+        compile: run the decoder's jet through ``torch.compile`` (see
+            :mod:`smoothgrid.train.compiled`).
 
     Returns:
         An :class:`ImageResult`.
@@ -218,7 +221,7 @@ def fit_image(
               "supervise": supervise, "method": method, "batch": batch, "seed": seed,
               **field.config(), **budget.options(), **schedule.options()}  # fmt: skip
     state = run_task(task, field, budget, schedule, seed=seed, out=out, resume=resume,
-                     progress=progress, record=record)  # fmt: skip
+                     progress=progress, record=record, compile=compile)  # fmt: skip
 
     raw = predict(field, coords).double().cpu().numpy().reshape(truth.shape)
     metrics: dict[str, Any] = image_metrics(raw, truth, supervise)

@@ -178,6 +178,7 @@ def fit_sdf(
     out: str | os.PathLike | None = None,
     resume: bool = False,
     progress: bool = False,
+    compile: bool = False,
 ) -> SdfResult:
     """Fit a signed distance field to ``target`` and score it.
 
@@ -208,6 +209,8 @@ def fit_sdf(
             ``curvature.png``.
         resume: continue from ``out/checkpoint.pt`` (the same arguments otherwise).
         progress: show a progress bar.
+        compile: run the decoder's jet through ``torch.compile`` (see
+            :mod:`smoothgrid.train.compiled`).
 
     Returns:
         An :class:`SdfResult`.
@@ -263,7 +266,7 @@ def fit_sdf(
     }  # fmt: skip
     task = SdfTask(field, target, batch, weights, alpha)
     state = run_task(task, field, budget, schedule, seed=seed, out=out, resume=resume,
-                     progress=progress, record=record)  # fmt: skip
+                     progress=progress, record=record, compile=compile)  # fmt: skip
 
     field.eval()
     box_mesh = extract_mesh(field, resolution, derivatives)

@@ -6,11 +6,22 @@
 * :mod:`.physics` and :mod:`.weak`: the transport residual routes on a space-time field
   (``jets``, ``weak``, ``fd``, ``semi_lagrangian``, and the ``double_backward`` baseline),
   their options (:class:`TransportOptions`) and results (:class:`Residuals`) in :mod:`.options`;
-* :mod:`.analytic`: exactly transported fields to check the routes against.
+* :mod:`.analytic`: exactly transported fields to check the routes against;
+* :mod:`.scenes`: cameras around the volume, rendered observations, the scene folder format;
+* :mod:`.model`: the space-time field (grid of ``x`` + Fourier features of ``t``) to
+  ``(rho, u)``; :mod:`.fit`: the reconstruction through the training loop; :mod:`.metrics`,
+  :mod:`.plots`; :mod:`.command`: ``smoothgrid smoke``.
+
+>>> from smoothgrid.apps import smoke
+>>> scene = smoke.observe(smoke.simulate(smoke.PRESETS["plume2d"]), views=3)    # doctest: +SKIP
+>>> smoke.fit_smoke(scene, "weak", time_budget=30).metrics["psnr"]              # doctest: +SKIP
 """
 
 from .analytic import JetModel, expanding_blob, rotating_blob, translating_blob
+from .fit import METHODS, SmokeOptions, SmokeResult, fit_smoke, parse_method
 from .frames import Simulation, TransportFloor, central_divergence, transport_floor
+from .metrics import density_error, markdown_table, physics_scores, psnr, ssim
+from .model import SmokeModel, SpaceTimeEncoding, mlp_model, smoke_model
 from .options import Residuals, TransportOptions
 from .physics import (
     FIRST_ORDER_ROUTES,
@@ -22,6 +33,7 @@ from .physics import (
     residuals,
     semi_lagrangian,
 )
+from .scenes import Scene, make_cameras, observe, read_scene, render_density, write_scene
 from .simulate import PRESETS, SmokeConfig, SmokeState, initial_state, simulate, step
 from .weak import weak
 
@@ -51,4 +63,24 @@ __all__ = [
     "translating_blob",
     "rotating_blob",
     "expanding_blob",
+    "Scene",
+    "make_cameras",
+    "render_density",
+    "observe",
+    "write_scene",
+    "read_scene",
+    "SpaceTimeEncoding",
+    "SmokeModel",
+    "smoke_model",
+    "mlp_model",
+    "SmokeOptions",
+    "SmokeResult",
+    "METHODS",
+    "parse_method",
+    "fit_smoke",
+    "psnr",
+    "ssim",
+    "density_error",
+    "physics_scores",
+    "markdown_table",
 ]
