@@ -1,11 +1,12 @@
 """Signed distance fields from meshes, oriented point clouds and procedural shapes.
 
 A field is fitted with the SIREN loss (surface value, off-surface ``exp(-alpha |f|)``, normal
-alignment, eikonal ``|grad f| = 1``) and a sign term from the oriented points; its zero set is
+alignment, eikonal ``|grad f| = 1``), a sign term from the oriented points and, on smoothgrid's
+grids, a penalty on the Hessian's jump across cell faces (:mod:`.jumps`); its zero set is
 meshed by marching cubes with the mean and Gaussian curvature of the field's level sets per
 vertex, from the analytic Hessian of smoothgrid's grids (finite differences for ``ingp_fd``),
 and scored against the ground truth: Chamfer distance, normal angle, eikonal error and, on the
-procedural shapes with exact curvature, curvature.
+procedural shapes with exact curvature, curvature errors and roughness.
 
 >>> from smoothgrid.apps import sdf
 >>> result = sdf.fit_sdf("torus", time_budget=60, out="runs/torus")      # doctest: +SKIP
