@@ -2,12 +2,14 @@
 
     python benchmarks/sdf_curvature.py --shape torus --time 25 --seed 0
     python benchmarks/sdf_curvature.py --configs hermite,quintic,ingp_fd --time 90 --seed 1
-    python benchmarks/sdf_curvature.py --configs hermite,hermite_jump --steps 150
+    python benchmarks/sdf_curvature.py --configs hermite,hermite_jump10 --steps 150
+    python benchmarks/sdf_curvature.py --configs hermite,default --steps 150 --during 3
 
 Fits one SDF per configuration (``smoothgrid.apps.sdf.fit_sdf``, the same budget each; the
 pictures land in ``OUT/CONFIG/curvature.png``) and prints two tables:
 
-1. **Where the Hessian comes from**, at 1000 exact surface points, per grid level ``l`` (``N_l``
+1. **Where the Hessian comes from** (at the end, and with ``--during K`` after each ``K``-th of
+   the steps: ``CONFIG@STEPS``), at 1000 exact surface points, per grid level ``l`` (``N_l``
    cells per axis): the level's share ``mean ||D_l Hess z_l||_F / mean ||Hess f||_F`` (``z_l``
    its features, ``D_l`` the decoder's derivative with respect to them: the level's first-order
    part of the Hessian; the decoder's own curvature and the sphere prior are the rest); the
@@ -195,6 +197,10 @@ def main() -> None:
     budget.add_argument("--steps", type=int, help="training steps per fit (fair on a busy CPU)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resolution", type=int, default=64, help="marching-cubes nodes per axis")
+    parser.add_argument(
+        "--during", type=int, default=1,
+        help="with --steps: measure after each of this many equal parts of the training too",
+    )  # fmt: skip
     parser.add_argument("--out", default="/tmp/sdf_curvature", help="runs and results.json")
     args = parser.parse_args()
     names = [n for n in args.configs.split(",") if n]
@@ -207,10 +213,18 @@ def main() -> None:
         method, grid, options = CONFIGS[name]
         torch.manual_seed(args.seed)
         field = sdf.sdf_field(method, **grid)
-        result = sdf.fit_sdf(target, method=method, field=field, steps=args.steps,
-                             time_budget=None if args.steps else args.time or 25.0,
-                             seed=args.seed, resolution=args.resolution, **options,
-                             out=Path(args.out) / name)  # fmt: skip
+        parts = args.during if args.steps else 1
+        for part in range(1, parts + 1):  # each part resumes the checkpoint of the one before
+            steps = None if args.steps is None else args.steps * part // parts
+            result = sdf.fit_sdf(target, method=method, field=field, steps=steps,
+                                 time_budget=None if args.steps else args.time or 25.0,
+                                 seed=args.seed, resolution=args.resolution, **options,
+                                 out=Path(args.out) / name, resume=part > 1)  # fmt: skip
+            if part < parts:
+                rows[f"{name}@{steps}"] = {
+                    "metrics": result.metrics,
+                    "diagnosis": diagnose(result.field, target, args.seed),
+                }
         rows[name] = {
             "metrics": result.metrics,
             "diagnosis": diagnose(result.field, target, args.seed),
