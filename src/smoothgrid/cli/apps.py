@@ -127,6 +127,7 @@ def run_sdf(args: argparse.Namespace) -> int:
         return sdf.fit_sdf(
             target, method=method, batch=args.batch, lr=args.lr, decoder_lr=args.lr,
             resolution=args.resolution, seed=args.seed, device=device, out=where,
+            weights=None if args.face_jump is None else {"face_jump": args.face_jump},
             resume=args.resume, progress=not args.no_progress, **budget_options(args),
         ).metrics  # fmt: skip
 
@@ -213,6 +214,11 @@ def add_parsers(commands) -> None:
         "--fill", type=float, default=0.8,
         help="the share of the box a mesh or point cloud spans (its longest side; default 0.8); "
         "outputs are in the input's coordinates",
+    )  # fmt: skip
+    dist.add_argument(
+        "--face-jump", type=float, metavar="W",
+        help="weight of the loss on the Hessian's jump across cell faces (default 10 for "
+        "smoothgrid's grids, off for the baselines; 0 turns it off)",
     )  # fmt: skip
     from ..apps.smoke.command import add_arguments
 

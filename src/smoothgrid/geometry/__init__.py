@@ -6,16 +6,18 @@ Mesh files and signed distance to meshes need the ``mesh`` extra (trimesh, libig
 only when used; see :mod:`.mesh`.
 """
 
-from . import boundary, mesh
+from . import boundary, curvature, mesh
 from .boundary import face_names, sample_boundary
 from .box import Box
 from .exterior import BOUNDARY_PARTS, ExteriorDomain
 from .shapes import (
+    EDGE_MARGIN,
     blob,
     box,
     csg,
     describe_shapes,
     difference,
+    ellipsoid,
     intersection,
     make_shape,
     shape_names,
@@ -23,7 +25,7 @@ from .shapes import (
     torus,
     union,
 )
-from .solid import Solid, load_solid, project_to_surface
+from .solid import Solid, SurfaceCurvature, load_solid, project_to_surface
 from .spacetime import SpaceTime
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "face_names",
     "sample_boundary",
     "Solid",
+    "SurfaceCurvature",
+    "curvature",
     "load_solid",
     "project_to_surface",
     "mesh",
@@ -43,6 +47,8 @@ __all__ = [
     "describe_shapes",
     "sphere",
     "torus",
+    "ellipsoid",
+    "EDGE_MARGIN",
     "box",
     "csg",
     "blob",

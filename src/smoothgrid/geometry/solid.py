@@ -26,7 +26,13 @@ from .mesh import (
     signed_distance,
 )
 
-__all__ = ["Solid", "load_solid", "project_to_surface"]
+__all__ = ["Solid", "SurfaceCurvature", "load_solid", "project_to_surface"]
+
+SurfaceCurvature = Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]
+"""Exact curvature of a surface: points ``(N, 3)`` on it (float64) -> mean curvature ``H (N,)``,
+Gaussian curvature ``K (N,)`` (inverse and inverse square domain units; ``H > 0`` where the
+solid is convex) and ``defined (N,)`` booleans (``False`` near a sharp edge, where neither
+exists)."""
 
 MESH_RESOLUTION = 128
 """Marching-cubes nodes per axis of ``[-1, 1]^3`` for the mesh of an analytic solid."""
@@ -74,6 +80,8 @@ class Solid:
             ``sdf`` on ``[-1, 1]^3`` (:data:`MESH_RESOLUTION` nodes per axis) when first needed.
         project: project mesh samples onto the zero set of ``sdf`` (an analytic, differentiable
             ``sdf``: exact points and normals) instead of keeping the mesh's.
+        curvature: the exact curvature of the surface (a :data:`SurfaceCurvature`), or ``None``
+            where none is known (meshes).
 
     Example:
         >>> ball = Solid("ball", lambda x: x.norm(dim=1) - 0.5, exact=True, smooth=True)
@@ -90,8 +98,10 @@ class Solid:
         smooth: bool,
         mesh: tuple[np.ndarray, np.ndarray] | None = None,
         project: bool = True,
+        curvature: SurfaceCurvature | None = None,
     ) -> None:
         self.name = name
+        self.curvature = curvature
         self._sdf = sdf
         self.exact = bool(exact)
         self.smooth = bool(smooth)

@@ -3,9 +3,10 @@ when there is one.
 
 A source is one of
 
-* a procedural shape name (``sphere``, ``torus``, ``box``, ``csg``, ``blob``; see
-  :mod:`smoothgrid.geometry.shapes`): exact surface points and normals, exact curvature on the
-  smooth ones, and the exact distance on ``sphere``, ``torus`` and ``box``;
+* a procedural shape name (``sphere``, ``torus``, ``ellipsoid``, ``box``, ``csg``, ``blob``; see
+  :mod:`smoothgrid.geometry.shapes`): exact surface points and normals, exact curvature
+  (``Solid.curvature``; away from the edges on ``csg``, none on ``box``), and the exact
+  distance on ``sphere``, ``torus`` and ``box``;
 * a watertight mesh file (``.obj``, ``.ply``, ``.off``, ``.stl``; needs ``smoothgrid[mesh]``):
   points uniform by area with their faces' normals, libigl's exact signed distance;
 * a point cloud file with normals, ``(N, 6)`` rows ``x y z nx ny nz``: ``.xyz`` / ``.txt``

@@ -27,6 +27,7 @@ from ...train.settings import SettingsError
 from ...train.state import Samples
 from .data import Frame, SdfTarget, load_target
 from .export import SurfaceMesh, extract_mesh, mesh_in_frame, write_ply
+from .jumps import face_jump
 from .losses import ALPHA, SDF_WEIGHTS, sdf_terms, total_loss
 from .metrics import metrics_in_frame, sdf_metrics
 from .plots import plot_curvature, plot_slices
@@ -114,10 +115,16 @@ def restore_field(field: Field, config: dict) -> None:
         field.constraint = SpherePrior(prior["radius"], prior["eps"])
 
 
+JUMP_SHARE = 4
+"""With a ``face_jump`` weight, the first ``batch // JUMP_SHARE`` surface points of a step are
+also snapped to cell faces (of a random active level each, along the axis that moves the point
+least) for it."""
+
+
 class SdfTask(Task):
     """Each step: ``batch`` surface points with their normals from the target's pool and
     ``batch`` points uniform in ``[-1, 1]^3``; the weighted SIREN loss of the field's first-order
-    jet there (:mod:`.losses`)."""
+    jet there (:mod:`.losses`), and the ``face_jump`` term if it has a weight."""
 
     def __init__(self, field: Field, target: SdfTarget, batch: int, weights, alpha: float) -> None:
         self.desc = "sdf"
@@ -131,7 +138,13 @@ class SdfTask(Task):
         device = self.points.device
         pick = torch.randint(len(self.points), (self.batch,), generator=generator, device=device)
         box = torch.rand(self.batch, 3, generator=generator, device=device) * 2.0 - 1.0
-        return {"surface": {"index": pick}, "box": {"x": box}}
+        samples = {"surface": {"index": pick}, "box": {"x": box}}
+        if self.weights.get("face_jump", 0.0) > 0.0:
+            n = max(1, self.batch // JUMP_SHARE)
+            active = torch.tensor(self.field.encoding.active_levels, device=device)
+            which = torch.randint(len(active), (n,), generator=generator, device=device)
+            samples["jump"] = {"level": active[which]}
+        return samples
 
     def loss(self, samples: Samples):
         pick, box = samples["surface"]["index"], samples["box"]["x"]
@@ -140,6 +153,9 @@ class SdfTask(Task):
         off_surface = self.field.jet(box, order=1, derivatives=derivatives)
         terms = sdf_terms(surface, self.normals[pick], off_surface, self.target.sign(box),
                           self.alpha)  # fmt: skip
+        if "jump" in samples:
+            level = samples["jump"]["level"]
+            terms["face_jump"] = face_jump(self.field, self.points[pick[: len(level)]], level)
         return total_loss(terms, self.weights), {}
 
 
@@ -180,7 +196,10 @@ def fit_sdf(
         lr, decoder_lr: learning rates of the encoding's tables and the rest; both decay
             exponentially to ``final_lr_factor`` times their start.
         level_scale: per-level step scale of a grid (:func:`smoothgrid.train.level_scales`).
-        weights: loss term -> weight, updating :data:`~.losses.SDF_WEIGHTS`.
+        weights: loss term -> weight, updating :data:`~.losses.SDF_WEIGHTS`. The ``face_jump``
+            regulariser (:mod:`.jumps`) has its default weight only on a grid with analytic
+            jets (smoothgrid's methods; the baselines keep SIREN's loss); give ``0`` to turn
+            it off, or a weight to add it to any grid.
         alpha: decay of the off-surface term (inverse domain units).
         resolution: marching-cubes nodes per axis of the output mesh.
         seed: seeds the field's initialisation (when built here) and the draws.
@@ -217,7 +236,8 @@ def fit_sdf(
     level_scale = recommended.get("level_scale", "none") if level_scale is None else level_scale
     schedule = Schedule(lr=lr, decoder_lr=decoder_lr, decay="exp",
                         final_lr_factor=final_lr_factor, level_scale=level_scale)  # fmt: skip
-    weights = {**SDF_WEIGHTS, **(weights or {})}
+    given = dict(weights or {})
+    weights = {**SDF_WEIGHTS, **given}
     device = torch.device(device)
 
     if field is None:
@@ -227,6 +247,10 @@ def fit_sdf(
         raise SettingsError(
             f"an SDF needs a 3D field with one output, got d={field.dim}, C={field.out}"
         )
+    if "face_jump" not in given and not (field.encoding.levels and field.derivatives == "jet"):
+        weights["face_jump"] = 0.0  # the default is for smoothgrid's grids; baselines keep SIREN's
+    if weights["face_jump"] > 0 and not field.encoding.levels:
+        raise SettingsError(f"face_jump needs a grid method (cell faces); {method!r} has no grid")
     field.set_bounds(-1.0, 1.0)
     if field.encoding.levels:
         field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
@@ -246,7 +270,10 @@ def fit_sdf(
 
     field.eval()
     box_mesh = extract_mesh(field, resolution, derivatives)
-    scores = sdf_metrics(field, target, box_mesh.vertices, box_mesh.faces, derivatives=derivatives)
+    scores = sdf_metrics(
+        field, target, box_mesh.vertices, box_mesh.faces, derivatives=derivatives,
+        vertex_curvature=(box_mesh.mean_curvature, box_mesh.gaussian_curvature),
+    )  # fmt: skip
     metrics = metrics_in_frame(scores, target.frame)
     mesh = mesh_in_frame(box_mesh, target.frame)
     metrics.update(
