@@ -25,12 +25,13 @@ products stay contiguous.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Union
 
 import torch
 from torch import Tensor
+
+from .elementwise import ACTIVATIONS, FUNCTIONS, Derivatives, activation_derivatives
 
 __all__ = [
     "Jet",
@@ -51,9 +52,6 @@ __all__ = [
 ]
 
 Operand = Union["Jet", Tensor, float, int]
-Derivatives = tuple[Tensor, Tensor, Tensor]
-"""``(s(z), s'(z), s''(z))`` of an elementwise function at ``z``."""
-
 MultiIndex = tuple[int, ...]
 """Derivative counts per axis, e.g. ``(1, 0)`` = d/dx, ``(0, 2)`` = d2/dy2."""
 
@@ -473,108 +471,31 @@ def cat(jets: Sequence[Jet]) -> Jet:
 
 
 # ------------------------------------------------------ elementwise functions
-def _sin(z: Tensor) -> Derivatives:
-    s, c = torch.sin(z), torch.cos(z)
-    return s, c, -s
-
-
-def _cos(z: Tensor) -> Derivatives:
-    s, c = torch.sin(z), torch.cos(z)
-    return c, -s, -c
-
-
-def _exp(z: Tensor) -> Derivatives:
-    e = torch.exp(z)
-    return e, e, e
-
-
-def _tanh(z: Tensor) -> Derivatives:
-    s = torch.tanh(z)
-    s1 = 1.0 - s * s
-    return s, s1, -2.0 * s * s1
-
-
-def _sqrt(z: Tensor) -> Derivatives:
-    r = torch.sqrt(z)
-    s1 = 0.5 / r
-    return r, s1, -0.5 * s1 / z
-
-
-def _square(z: Tensor) -> Derivatives:
-    return z * z, 2.0 * z, torch.full_like(z, 2.0)
-
-
-def _identity(z: Tensor) -> Derivatives:
-    return z, torch.ones_like(z), torch.zeros_like(z)
-
-
-def _softplus(z: Tensor) -> Derivatives:
-    sig = torch.sigmoid(z)
-    return torch.nn.functional.softplus(z), sig, sig * (1.0 - sig)
-
-
-def _silu(z: Tensor) -> Derivatives:
-    sig = torch.sigmoid(z)
-    s1 = sig * (1.0 + z * (1.0 - sig))
-    s2 = sig * (1.0 - sig) * (2.0 + z * (1.0 - 2.0 * sig))
-    return z * sig, s1, s2
-
-
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
-def _gelu(z: Tensor) -> Derivatives:
-    pdf = torch.exp(-0.5 * z * z) * _INV_SQRT_2PI
-    cdf = 0.5 * (1.0 + torch.erf(z / math.sqrt(2.0)))
-    return z * cdf, cdf + z * pdf, pdf * (2.0 - z * z)
-
-
-ACTIVATIONS: dict[str, Callable[[Tensor], Derivatives]] = {
-    "tanh": _tanh,
-    "sin": _sin,
-    "softplus": _softplus,
-    "silu": _silu,
-    "gelu": _gelu,
-    "identity": _identity,
-}
-"""Activation name -> ``z -> (s, s', s'')``; the decoders' nonlinearities."""
-
-
-def activation_derivatives(name: str) -> Callable[[Tensor], Derivatives]:
-    """The ``(s, s', s'')`` function of a named activation (see :data:`ACTIVATIONS`)."""
-    try:
-        return ACTIVATIONS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown activation {name!r}; known: {', '.join(sorted(ACTIVATIONS))}"
-        ) from None
-
-
 def sin(u: Jet) -> Jet:
     """``sin(u)`` elementwise."""
-    return apply(u, _sin)
+    return apply(u, FUNCTIONS["sin"])
 
 
 def cos(u: Jet) -> Jet:
     """``cos(u)`` elementwise."""
-    return apply(u, _cos)
+    return apply(u, FUNCTIONS["cos"])
 
 
 def exp(u: Jet) -> Jet:
     """``exp(u)`` elementwise."""
-    return apply(u, _exp)
+    return apply(u, FUNCTIONS["exp"])
 
 
 def tanh(u: Jet) -> Jet:
     """``tanh(u)`` elementwise."""
-    return apply(u, _tanh)
+    return apply(u, FUNCTIONS["tanh"])
 
 
 def sqrt(u: Jet) -> Jet:
     """``sqrt(u)`` elementwise (``u > 0``)."""
-    return apply(u, _sqrt)
+    return apply(u, FUNCTIONS["sqrt"])
 
 
 def square(u: Jet) -> Jet:
     """``u**2`` elementwise."""
-    return apply(u, _square)
+    return apply(u, FUNCTIONS["square"])
