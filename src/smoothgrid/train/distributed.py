@@ -112,6 +112,12 @@ class World:
         dist.broadcast_object_list(value, src=0)
         return value[0]
 
+    def barrier(self) -> None:
+        """Wait until every process gets here (e.g. until process 0 has written the run's
+        files, so that no process leaves, and tears its connections down, before then)."""
+        if self.parallel:
+            dist.barrier()
+
 
 SINGLE = World()
 """A run of one process."""

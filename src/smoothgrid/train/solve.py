@@ -232,6 +232,7 @@ def solve(
     history = world.from_leader(state.history)
     if out is not None and world.leader:
         write_results(out, metrics, history, problem, field)
+    world.barrier()  # every process returns once the run's files are written
     return Result(metrics, history, field, None if out is None else str(out))
 
 
