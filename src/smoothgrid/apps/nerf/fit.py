@@ -167,12 +167,47 @@ def _render_test(model: NerfModel, views: NerfViews, sim: render.Sim3, n_samples
                                occupancy=model.occupancy).rgb.clamp(0, 1)  # fmt: skip
 
 
-def _check(batch: int, n_samples: int, pose_lr: float) -> None:
+def _check(
+    method: str, st_lambda: float, st_mode: str, batch: int, n_samples: int, pose_lr: float
+) -> None:
+    """Refuse a bad option of :func:`fit_nerf` before anything is built."""
     for name, value in (("batch", batch), ("n_samples", n_samples)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SettingsError(f"{name} must be an integer >= 1, got {value!r}")
     if not pose_lr > 0:
         raise SettingsError(f"pose_lr must be > 0, got {pose_lr!r}")
+    if method not in method_names():
+        raise SettingsError(f"unknown NeRF method {method!r}; known: {', '.join(method_names())}")
+    if st_mode not in ("axis", "corner"):
+        raise SettingsError(f"st_mode must be 'axis' or 'corner', got {st_mode!r}")
+    if method == "st" and not st_lambda > 0:
+        raise SettingsError(f"st_lambda must be > 0, got {st_lambda!r}")
+
+
+def _score(
+    model: NerfModel, task: NerfTask, views: NerfViews, initial: Tensor, n_samples: int
+) -> tuple[dict[str, Any], Tensor, Tensor]:
+    """Pose errors (initial and refined, after Sim(3) alignment to the true poses) and the test
+    views' PSNR / SSIM rendered through the inverse alignment; also the aligned poses
+    ``(N, 4, 4)`` and the test renderings ``(V, H, W, 3)``."""
+    model.eval()
+    with torch.no_grad():
+        true = views.train.c2w.double()
+        refined_raw = task.refined().double()
+        rot, trans = render.pose_errors(refined_raw, true)
+        rot0, trans0 = render.pose_errors(initial.double(), true)
+        aligned, sim = render.align_poses(refined_raw, true)
+    test_rgb = _render_test(model, views, sim, n_samples)
+    predictions, truths = test_rgb.cpu().numpy(), views.test_images.cpu().numpy()
+    scores = {
+        "psnr": float(np.mean([psnr(p, t) for p, t in zip(predictions, truths)])),
+        "ssim": float(np.mean([ssim(p, t) for p, t in zip(predictions, truths)])),
+        "rotation_error_deg": rot.mean().item(),
+        "translation_error": trans.mean().item(),
+        "initial_rotation_error_deg": rot0.mean().item(),
+        "initial_translation_error": trans0.mean().item(),
+    }
+    return scores, aligned, test_rgb
 
 
 def fit_nerf(
@@ -247,13 +282,7 @@ def fit_nerf(
     """
     budget = Budget(steps=steps, time_budget=time_budget)
     rotation_deg, translation = parse_pose_noise(pose_noise)
-    _check(batch, n_samples, pose_lr)
-    if method not in method_names():
-        raise SettingsError(f"unknown NeRF method {method!r}; known: {', '.join(method_names())}")
-    if st_mode not in ("axis", "corner"):
-        raise SettingsError(f"st_mode must be 'axis' or 'corner', got {st_mode!r}")
-    if method == "st" and not st_lambda > 0:
-        raise SettingsError(f"st_lambda must be > 0, got {st_lambda!r}")
+    _check(method, st_lambda, st_mode, batch, n_samples, pose_lr)
     if not isinstance(views, NerfViews):
         views = load_views(views)
     schedule = Schedule(lr=lr, decoder_lr=decoder_lr, decay="exp",
@@ -284,23 +313,9 @@ def fit_nerf(
     loop = Loop(task, model, optimizer, generator, budget, schedule, Output(eval_every=eval_every),
                 out=out, record=record, progress=progress, postfix_every=10)  # fmt: skip
     state = loop.run(resume=resume)
-
-    model.eval()
-    with torch.no_grad():
-        true = views.train.c2w.double()
-        refined_raw = task.refined().double()
-        rot, trans = render.pose_errors(refined_raw, true)
-        rot0, trans0 = render.pose_errors(initial.double(), true)
-        aligned, sim = render.align_poses(refined_raw, true)
-    test_rgb = _render_test(model, views, sim, n_samples)
-    predictions, truths = test_rgb.cpu().numpy(), views.test_images.cpu().numpy()
+    scores, aligned, test_rgb = _score(model, task, views, initial, n_samples)
     metrics: dict[str, Any] = {
-        "psnr": float(np.mean([psnr(p, t) for p, t in zip(predictions, truths)])),
-        "ssim": float(np.mean([ssim(p, t) for p, t in zip(predictions, truths)])),
-        "rotation_error_deg": rot.mean().item(),
-        "translation_error": trans.mean().item(),
-        "initial_rotation_error_deg": rot0.mean().item(),
-        "initial_translation_error": trans0.mean().item(),
+        **scores,
         "loss": state.last_loss,
         "steps": state.step,
         "wall_time": state.train_time,
