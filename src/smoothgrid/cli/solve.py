@@ -12,7 +12,7 @@ import torch
 from .. import encodings as encodings_module
 from ..field import Field
 from ..train import BudgetSpentError, CheckpointError, SettingsError, check_setup, solve
-from ..train.distributed import init_from_env
+from ..train.distributed import init_from_env, leave
 from ..train.settings import SOLVE_KEYS, Settings
 from .config import ConfigError, build_config, resume_config, unknown
 
@@ -129,4 +129,5 @@ def run(args: argparse.Namespace) -> int:
     if world.leader:
         print(f"{problem.name}: done")
         _print_metrics(result.metrics, args.out)
+    leave(world)
     return 0

@@ -24,7 +24,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-__all__ = ["World", "SINGLE", "current_world", "init_from_env", "stream_seed"]
+__all__ = ["World", "SINGLE", "current_world", "init_from_env", "leave", "stream_seed"]
 
 
 def stream_seed(seed: int, rank: int) -> int:
@@ -153,6 +153,15 @@ def init_from_env(device: str) -> tuple[World, str]:
         torch.cuda.set_device(local)
         device = f"cuda:{local}"
     return current_world(), device
+
+
+def leave(world: World) -> None:
+    """Leave the process group that :func:`init_from_env` joined, all processes together (a
+    process that exits with its group still open, or tears it down while another is still
+    talking to it, can abort in gloo's teardown)."""
+    if world.parallel and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def tensors_to(samples: dict[str, dict[str, Tensor]] | None, device: Any) -> Any:
