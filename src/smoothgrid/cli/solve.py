@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = solve(problem, field, settings, out=args.out, resume=args.resume,
                        progress=not args.no_progress)  # fmt: skip
-    except (CheckpointError, BudgetSpentError) as error:
+    except (CheckpointError, BudgetSpentError, SettingsError) as error:
         raise ConfigError(str(error)) from None
     if world.leader:
         print(f"{problem.name}: done")

@@ -14,7 +14,8 @@ Per step::
     set the rates to base * lr_factor(decay, p, final_lr_factor)
     task.before_step(p)                  # curricula, loss-weight ramps, ...
     samples = task.sample(generator, previous samples, step)
-    loss, terms = task.loss(samples); backward; all-reduce (several processes); NaN guard; Adam
+    loss, terms = task.loss(samples); backward; all-reduce (several processes); NaN guard;
+        the optimiser's step (Adam; a least-squares optimiser also gets task.residual)
     every eval_every steps: a history row with task.evaluate() (process 0)
     every checkpoint_every steps: a checkpoint (with out=)
 """
@@ -70,6 +71,12 @@ class Task:
     def loss(self, samples: Samples) -> tuple[Tensor, dict[str, Tensor]]:
         """``(loss, terms)`` on ``samples``: the scalar to minimise and its named parts."""
         raise NotImplementedError
+
+    def residual(self, samples: Samples) -> Tensor:
+        """The residual vector ``(m,)`` on ``samples`` whose squared norm is the loss; only a
+        least-squares optimiser (``takes_residual``, e.g.
+        :class:`~smoothgrid.train.lstsq.LeastSquaresCG`) asks for it."""
+        raise NotImplementedError(f"{type(self).__name__} has no residual vector")
 
     def evaluate(self) -> dict[str, Any]:
         """Entries of a history row beside the loss (errors, active levels, ...); called on
@@ -244,7 +251,10 @@ class Loop:
             loss_value = self.world.average_gradients(self.params, loss_value)
         if not math.isfinite(loss_value):
             self.state.diverged(loss_value, self.terms)
-        self.optimizer.step()
+        if getattr(self.optimizer, "takes_residual", False):
+            self.optimizer.step(lambda: self.task.residual(samples))
+        else:
+            self.optimizer.step()
         return loss_value
 
     def _record(self, bar=None) -> None:

@@ -253,6 +253,20 @@ class Objective:
             self._check_weights(out)
         return out
 
+    def residual_vector(self, samples: Samples) -> Tensor:
+        """Every residual on ``samples`` in one vector ``(m,)`` whose squared norm is the loss:
+        each term's values flattened and multiplied by ``sqrt(w_t / count_t)``. For the plain
+        mean-square loss only (no energy, causal or remaining-time weights)."""
+        if self.energy or self.points.causal > 0 or self.points.time_weight > 0:
+            raise ValueError("an energy, causal or remaining-time loss is not a sum of squares")
+        x = samples["residual"]["x"]
+        parts = dict(self._residual(x))
+        for name, cond in self.conditions.items():
+            parts[name] = cond.residual(samples[name], self._u(int(cond.order)))
+        return torch.cat([
+            r.reshape(-1) * (self.weight(name) / r.numel()) ** 0.5 for name, r in parts.items()
+        ])  # fmt: skip
+
     def _energy_terms(self, x: Tensor, samples: Samples) -> dict[str, Tensor]:
         """The energy's integral over the domain and its boundary energies' integrals."""
         out = {"energy": self.problem.energy_integral(x, self._jet(x))}

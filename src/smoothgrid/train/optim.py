@@ -1,12 +1,15 @@
-"""The optimiser shared by every training loop: Adam with grid and decoder rates."""
+"""The optimisers of the training loops: Adam with grid and decoder rates (every loop), and
+least squares by conjugate gradients on the grid tables (``solver="cgls"`` of ``sg.solve``)."""
 
 from __future__ import annotations
 
 import torch
 
 from ..field import Field
+from .lstsq import LeastSquaresCG
+from .settings import Schedule
 
-__all__ = ["grid_decoder_adam", "set_rates"]
+__all__ = ["grid_decoder_adam", "make_optimizer", "set_rates"]
 
 
 def grid_decoder_adam(
@@ -28,6 +31,17 @@ def grid_decoder_adam(
             groups.append({"params": params, "lr": current, "base_lr": rate})
     fused = all(p.is_cuda and p.is_floating_point() for p in field.parameters())
     return torch.optim.Adam(groups, capturable=capturable, fused=fused or None)
+
+
+def make_optimizer(
+    field: Field, schedule: Schedule, capturable: bool = False, seed: int = 0
+) -> torch.optim.Optimizer:
+    """The optimiser of ``schedule.solver``: :func:`grid_decoder_adam` at ``schedule.rates``, or
+    :class:`~smoothgrid.train.lstsq.LeastSquaresCG` on the encoding's parameters (the decoder
+    stays as initialised; ``seed`` seeds its random probes)."""
+    if schedule.solver == "cgls":
+        return LeastSquaresCG(field.encoding.parameters(), seed=seed)
+    return grid_decoder_adam(field, *schedule.rates, capturable=capturable)
 
 
 def set_rates(optimizer: torch.optim.Optimizer, factor: float) -> None:

@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 DTYPES = ("float32", "float64")
+SOLVERS = ("adam", "cgls")
 
 
 class SettingsError(ValueError):
@@ -150,9 +151,15 @@ class Budget(_Group):
 
 @dataclass(frozen=True)
 class Schedule(_Group):
-    """The optimiser (Adam with a rate for the grid tables and one for the rest) and how its
-    rates and the active grid levels change over the run."""
+    """The optimiser (Adam with a rate for the grid tables and one for the rest, or least
+    squares by conjugate gradients) and how its rates and the active grid levels change over
+    the run."""
 
+    solver: str = option(
+        "adam",
+        "adam, or cgls: least squares by preconditioned conjugate gradients on the grid tables "
+        "(a residual affine in them: linear PDE and conditions, hidden=[]; points drawn once)",
+    )
     lr: float = option(1e-2, "learning rate of the encoding's parameters (the grid tables)")
     decoder_lr: float | None = option(
         None, "learning rate of the decoder and any other parameters (default: lr)"
@@ -168,6 +175,7 @@ class Schedule(_Group):
     )
 
     def __post_init__(self) -> None:
+        _choice("solver", self.solver, SOLVERS)
         self._set("lr", _number("lr", self.lr, 0.0, strict=True))
         if self.decoder_lr is not None:
             self._set("decoder_lr", _number("decoder_lr", self.decoder_lr, 0.0, strict=True))

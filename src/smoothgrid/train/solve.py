@@ -31,7 +31,7 @@ from .graph import check_graphable
 from .loop import Loop, Task
 from .losses import Objective
 from .metrics import Evaluator, has_reference
-from .optim import grid_decoder_adam
+from .optim import make_optimizer
 from .result import Result
 from .runs import write_results
 from .schedule import level_scales
@@ -92,9 +92,34 @@ def check_setup(problem, field: Field, settings: Settings, world: World | None =
         )
     world = world or current_world()
     points = settings.points
+    if settings.schedule.solver == "cgls":
+        _check_least_squares(problem, settings, world)
     for name, count in (("batch", points.batch), ("boundary_batch", points.boundary)):
         if count % world.size:
             raise SettingsError(f"{name}={count} must be a multiple of the {world.size} processes")
+
+
+def _check_least_squares(problem, settings: Settings, world: World) -> None:
+    """Refuse what ``solver="cgls"`` cannot take: a loss that is not a plain sum of squares
+    on fixed points, several processes, a curriculum, a CUDA graph or compilation. (Whether the
+    residual is affine in the tables is measured at the first step.)"""
+    points, runtime = settings.points, settings.runtime
+    refused = {
+        "an energy problem": getattr(problem, "energy", None) is not None,
+        f"adaptive={points.adaptive!r}": points.adaptive is not None,
+        f"causal={points.causal}": points.causal > 0,
+        f"time_weight={points.time_weight}": points.time_weight > 0,
+        f"curriculum={settings.schedule.curriculum!r}": settings.schedule.curriculum is not None,
+        f"{world.size} processes": world.size > 1,
+        "cuda_graph=True": runtime.cuda_graph,
+        "compile=True": runtime.compile,
+    }
+    found = [name for name, hit in refused.items() if hit]
+    if found:
+        raise SettingsError(
+            f"solver='cgls' solves a fixed least-squares problem on one process and cannot "
+            f"take {', '.join(found)}"
+        )
 
 
 def _derivatives(field: Field, settings: Settings) -> str:
@@ -116,14 +141,17 @@ def _prepare_field(problem, field: Field, settings: Settings) -> None:
 
 class SolveTask(Task):
     """A PDE problem as a :class:`~smoothgrid.train.loop.Task`: the curriculum before each
-    step, fresh collocation points every ``resample_every`` steps, the problem's weighted
-    loss, and its errors (with the active levels) in each history row."""
+    step, fresh collocation points every ``resample_every`` steps (once with
+    ``solver="cgls"``), the problem's weighted loss (and its residual vector), and its errors
+    (with the active levels) in each history row."""
 
     def __init__(self, problem, field: Field, objective: Objective, settings: Settings) -> None:
         self.desc = problem.name
         self.field, self.objective = field, objective
         self.curriculum = settings.schedule.curriculum
         self.resample_every = settings.points.resample_every
+        # least squares by CG needs the same points at every step: they are drawn once
+        self.fixed_points = settings.schedule.solver == "cgls"
         self.levels = field.encoding.levels
         self.evaluator = Evaluator(problem) if has_reference(problem) else None
 
@@ -134,12 +162,15 @@ class SolveTask(Task):
                 self.field.encoding.set_level_mask(mask)
 
     def sample(self, generator, previous: Samples | None, step: int) -> Samples:
-        if previous is None or step % self.resample_every == 0:
+        if previous is None or (not self.fixed_points and step % self.resample_every == 0):
             return self.objective.sample(generator, previous, step)
         return previous
 
     def loss(self, samples: Samples):
         return self.objective.loss_and_terms(samples)
+
+    def residual(self, samples: Samples):
+        return self.objective.residual_vector(samples)
 
     def evaluate(self) -> dict[str, Any]:
         row: dict[str, Any] = {"levels": len(self.field.encoding.active_levels)}
@@ -195,7 +226,9 @@ def solve(
 
     Raises:
         SettingsError: an unknown option (with the nearest name), a bad value, or settings
-            this problem and field cannot train with (see :func:`check_setup`).
+            this problem and field cannot train with (see :func:`check_setup`); with
+            ``solver="cgls"``, a residual that is not affine in the grid tables (at the first
+            step).
         CheckpointError, BudgetSpentError: ``resume`` without a usable checkpoint or budget.
         DivergedError: the loss became NaN or infinite.
         KeyboardInterrupt: after saving a checkpoint (with ``out``).
@@ -215,7 +248,7 @@ def solve(
     _prepare_field(problem, field, settings)
     device = torch.device(runtime.device)
     dtype = getattr(torch, runtime.dtype)
-    optimizer = grid_decoder_adam(field, *settings.schedule.rates, capturable=runtime.cuda_graph)
+    optimizer = make_optimizer(field, settings.schedule, runtime.cuda_graph, runtime.seed)
     objective = Objective(
         problem, field, settings.points, derivatives, dtype, device, share=world.size
     )
