@@ -141,10 +141,13 @@ def align(poses: Tensor, truth: Tensor, corners: Tensor) -> tuple[Tensor, Tensor
 
 
 def scores(poses: Tensor, problem: Problem) -> dict[str, float]:
-    """Mean rotation (deg), centre and corner errors of ``poses`` over the views (:func:`align`)."""
+    """Mean rotation (deg), centre and corner errors of ``poses`` over the views (:func:`align`),
+    and the fraction of views registered (mean corner error below one crop pixel)."""
     rot, centre, corner = align(poses, problem.truth, problem.corners)
+    pixel = 2 * problem.corners[0, 0].abs() / math.isqrt(len(problem.pixels))
+    registered = (corner < pixel).double().mean().item()
     return dict(rotation=rot.mean().item(), shift=centre.mean().item(),
-                corner=corner.mean().item())  # fmt: skip
+                corner=corner.mean().item(), registered=registered)  # fmt: skip
 
 
 def grid(variant: str, args: argparse.Namespace) -> nn.Module:
@@ -206,30 +209,33 @@ def label(variant: str, curriculum: bool) -> str:
     return variant + (" +c2f" if curriculum else "")
 
 
-def table(rows: list[dict], seeds: int) -> str:
-    """Markdown: one line per variant, over the seeds: rotation and shift error (mean and
-    median), the seeds where the variant ends closer (rotation) than linear of the same
-    curriculum setting, the final loss and ms/step."""
+def table(rows: list[dict]) -> str:
+    """Markdown: one line per variant, over the seeds: rotation, shift and corner error (mean
+    and median), the fraction of views registered (corner error below a crop pixel), the seeds
+    where the variant ends closer (corner error) than linear with the same curriculum setting,
+    the final loss (median) and ms/step (median)."""
     lines = [
-        "| variant | rotation error (deg) mean / median | shift error mean / median |"
-        " closer than linear (seeds) | final loss (median) | ms/step |",
-        "|---|---|---|---|---|---|",
+        "| variant | rotation error (deg) | shift error | corner error | views registered |"
+        " closer than linear | final loss | ms/step |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     by = {(r["variant"], r["seed"]): r for r in rows}
     for name in dict.fromkeys(r["variant"] for r in rows):
         group = [r for r in rows if r["variant"] == name]
         reference = "linear +c2f" if name.endswith("+c2f") else "linear"
-        wins = sum(r["rotation"] < by[(reference, r["seed"])]["rotation"] for r in group
+        wins = sum(r["corner"] < by[(reference, r["seed"])]["corner"] for r in group
                    if (reference, r["seed"]) in by)  # fmt: skip
-        rot, shift = [r["rotation"] for r in group], [r["shift"] for r in group]
+        cells = [_mean_median([r[k] for r in group]) for k in ("rotation", "shift", "corner")]
+        registered = statistics.mean(r["registered"] for r in group)
         loss = statistics.median(r["loss"] for r in group)
         ms = statistics.median(r["ms_per_step"] for r in group)
-        lines.append(
-            f"| {name} | {statistics.mean(rot):.3g} / {statistics.median(rot):.3g} | "
-            f"{statistics.mean(shift):.3g} / {statistics.median(shift):.3g} | "
-            f"{wins}/{len(group)} | {loss:.2g} | {ms:.0f} |"
-        )
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {registered:.0%} | "
+                     f"{wins}/{len(group)} | {loss:.2g} | {ms:.0f} |")  # fmt: skip
     return "\n".join(lines)
+
+
+def _mean_median(values: list[float]) -> str:
+    return f"{statistics.mean(values):.3g} / {statistics.median(values):.3g}"
 
 
 def parse() -> argparse.Namespace:
@@ -245,7 +251,7 @@ def parse() -> argparse.Namespace:
     add("--noise", default="10,0.1", help="DEG,UNITS: exact start perturbation per view")
     add("--levels", type=int, default=8)
     add("--features", type=int, default=2)
-    add("--min-res", type=int, default=4)
+    add("--min-res", type=int, default=16)
     add("--max-res", type=int, default=128)
     add("--log2-table", type=int, default=14)
     add("--width", type=int, default=64, help="hidden width of the decoder; 0: linear readout")
@@ -258,6 +264,7 @@ def parse() -> argparse.Namespace:
     add("--seeds", type=int, default=5)
     add("--first-seed", type=int, default=0)
     add("--rows", default="", help="append one JSON line per run to this file")
+    add("--table", default="", help="only print the table of the runs in this rows file")
     args = parser.parse_args()
     args.noise = tuple(float(v) for v in args.noise.split(","))
     return args
@@ -266,6 +273,10 @@ def parse() -> argparse.Namespace:
 def main() -> None:
     torch.set_num_threads(1)
     args = parse()
+    if args.table:
+        with open(args.table) as handle:
+            print(table([json.loads(line) for line in handle]))
+        return
     variants = args.variants.split(",")
     settings = [c == "on" for c in args.curriculum.split(",")]
     rows = []
@@ -280,12 +291,13 @@ def main() -> None:
                        **{f"start_{k}": v for k, v in start.items()},
                        **fit(problem, variant, curriculum, args, seed)}  # fmt: skip
                 rows.append(row)
-                print(f"  {row['variant']}: {row['rotation']:.3f} deg, shift "
-                      f"{row['shift']:.4f}, corner {row['corner']:.4f}, loss {row['loss']:.2e}", flush=True)  # fmt: skip
+                print(f"  {row['variant']}: {row['rotation']:.3f} deg, shift {row['shift']:.4f}, "
+                      f"corner {row['corner']:.4f}, registered {row['registered']:.2f}, "
+                      f"loss {row['loss']:.2e}", flush=True)  # fmt: skip
                 if args.rows:
                     with open(args.rows, "a") as handle:
                         handle.write(json.dumps({**row, "args": vars(args)}) + "\n")
-    print(table(rows, args.seeds))
+    print(table(rows))
 
 
 if __name__ == "__main__":
