@@ -1,12 +1,18 @@
-"""Issue 14's table: every smoke method on one scene, same budget and seed, one row each.
+"""Issue 14's table: every smoke method on one scene, same budget and seeds, one row each.
 
     python benchmarks/smoke_table.py --source plume2d --resolution 32 --frames 16 --time 20
+    python benchmarks/smoke_table.py --source plume3d --time 60 --seeds 3
 
 Writes ``OUT/results.md`` (held-out PSNR / SSIM, density rel. L2, mean |R| and |div u| on the
 model's jets, ms/step, samples/s, peak memory, time to a target PSNR), each method's run folder
 (metrics.json, pictures) and ``OUT/curves.png``: held-out PSNR and mean |R| against training
 time for all methods. On a CPU "peak memory" is the autograd memory of one step (the storages
 its graph saves for backward); on CUDA the allocator's peak.
+
+With ``--seeds N`` the scene is simulated once (``--seed``) and every method is trained with
+the training seeds ``0..N-1`` (model initialisation and draws; run folders
+``OUT/seedS/METHOD``); ``results.md`` then gives each metric as ``mean ± s`` (``s`` the sample
+standard deviation over the seeds) followed by every seed's own table.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from smoothgrid.apps.smoke.fit import (
     transport_options,
 )
 from smoothgrid.apps.smoke.frames import transport_floor
-from smoothgrid.apps.smoke.metrics import markdown_table
+from smoothgrid.apps.smoke.metrics import markdown_table, time_to_psnr
 from smoothgrid.apps.smoke.physics import physics_loss
 from smoothgrid.train.optim import grid_decoder_adam
 
@@ -89,6 +95,74 @@ def physics_only(scene, methods, options, n: int = 4096, rounds: int = 5) -> dic
     return {m: (statistics.median(times[m]), memory[m]) for m in runs}
 
 
+AGGREGATED = (
+    ("psnr", "PSNR (dB)", "{:.2f}"),
+    ("ssim", "SSIM", "{:.3f}"),
+    ("density_rel_l2", "rho rel. L2", "{:.3f}"),
+    ("residual", "mean abs R", "{:.3g}"),
+    ("divergence", "mean abs div u", "{:.3g}"),
+    ("ms_per_step", "ms/step", "{:.1f}"),
+    ("samples_per_s", "samples/s", "{:.3g}"),
+    ("peak_memory_mb", "peak memory (MB)", "{:.1f}"),
+    ("time_to_target", "time to target (s)", "{:.1f}"),
+    ("time_to_b1", "time to B1's PSNR (s)", "{:.1f}"),
+    ("steps", "steps", "{:.0f}"),
+)
+"""The seed-aggregated table's columns: metric key, header, format of mean and spread."""
+
+
+def last_psnr(metrics: dict) -> float:
+    """The held-out PSNR of a run's last history row (the run's end)."""
+    return [h["psnr"] for h in metrics["history"] if h.get("psnr") is not None][-1]
+
+
+def mean_spread(values: list[float | None], fmt: str) -> str:
+    """``"mean ± s"`` of the values that are not None (``s``: sample standard deviation),
+    with ``(k/n)`` when only ``k`` of the ``n`` runs have a value; ``-`` when none has."""
+    have = [v for v in values if v is not None]
+    if not have:
+        return "-"
+    text = fmt.format(statistics.fmean(have))
+    if len(have) > 1:
+        text += " ± " + fmt.format(statistics.stdev(have))
+    if len(have) < len(values):
+        text += f" ({len(have)}/{len(values)})"
+    return text
+
+
+def aggregate(runs: dict[str, list[dict]]) -> str:
+    """Markdown table of ``mean ± s`` over seeds, one row per method (``runs``: method ->
+    each seed's metrics). Time to target: to the lowest best-history PSNR of all runs (every
+    run reaches it); time to B1's PSNR: to the mean of ``double_backward``'s last history PSNR
+    (the same held-out frames as every history row)."""
+    best = [max(h["psnr"] for h in r["history"] if h.get("psnr") is not None)
+            for rs in runs.values() for r in rs if r["history"]]  # fmt: skip
+    target = min(best) if best else None
+    b1 = runs.get("double_backward")
+    b1_psnr = statistics.fmean(last_psnr(r) for r in b1) if b1 else None
+    lines = ["| method | " + " | ".join(h for _, h, _ in AGGREGATED) + " |",
+             "|" + "---|" * (len(AGGREGATED) + 1)]  # fmt: skip
+    for method, rs in runs.items():
+        for r in rs:
+            r["time_to_target"] = time_to_psnr(r["history"], target) if target else None
+            r["time_to_b1"] = time_to_psnr(r["history"], b1_psnr) if b1_psnr else None
+        cells = [mean_spread([r.get(k) for r in rs], fmt) for k, _, fmt in AGGREGATED]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    seeds = len(next(iter(runs.values())))
+    lines.append("")
+    lines.append(f"mean ± sample standard deviation over {seeds} training seeds; `(k/n)`: only "
+                 "k of the n runs reached the value (the mean is over those).")  # fmt: skip
+    if target is not None:
+        lines.append(f"time to target: training seconds to {target:.2f} dB held-out PSNR (the "
+                     "lowest best-history PSNR of all runs).")  # fmt: skip
+    if b1_psnr is not None:
+        lines.append(f"time to B1's PSNR: training seconds to {b1_psnr:.2f} dB, the mean over "
+                     "seeds of double_backward's last history PSNR. History rows are evaluated "
+                     "every eval_every steps and at the end on up to 4 held-out frames (the "
+                     "PSNR column: all held-out frames, so the two differ).")  # fmt: skip
+    return "\n".join(lines)
+
+
 def plot(rows: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -96,11 +170,16 @@ def plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    colours = {}
     for r in rows:
         hist = [h for h in r["history"] if h.get("psnr") is not None]
         t = [h["time"] for h in hist]
-        axes[0].plot(t, [h["psnr"] for h in hist], marker=".", label=r["method"])
-        axes[1].semilogy(t, [max(h["residual"], 1e-12) for h in hist], marker=".")
+        first = r["method"] not in colours
+        colour = colours.setdefault(r["method"], f"C{len(colours)}")
+        axes[0].plot(t, [h["psnr"] for h in hist], marker=".", color=colour, lw=1, ms=3,
+                     label=r["method"] if first else None)  # fmt: skip
+        axes[1].semilogy(t, [max(h["residual"], 1e-12) for h in hist], marker=".",
+                         color=colour, lw=1, ms=3)  # fmt: skip
     axes[0].set_xlabel("training time (s)")
     axes[0].set_ylabel("held-out PSNR (dB)")
     axes[1].set_xlabel("training time (s)")
@@ -122,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     budget.add_argument("--time", type=float)
     budget.add_argument("--steps", type=int)
     parser.add_argument("--methods", default=METHODS)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the simulation's seed")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="training seeds 0..N-1 (default 1: train with --seed)")  # fmt: skip
     parser.add_argument("--eval-every", type=int, default=25)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="bench/smoke")
@@ -134,20 +215,28 @@ def main(argv: list[str] | None = None) -> int:
                         args.frames)  # fmt: skip
     budget = {"time_budget": args.time} if args.time else {"steps": args.steps or 200}
     options = SmokeOptions(eval_every=args.eval_every)
-    rows = []
-    for method in args.methods.split(","):
-        m = fit_smoke(scene, method, options=options, seed=args.seed, device=args.device,
-                      out=Path(args.out) / method, **budget).metrics  # fmt: skip
-        rows.append(m)
-        print(f"{method}: PSNR {m['psnr']:.2f} dB, {m['ms_per_step']:.1f} ms/step", file=sys.stderr)
-    methods = [r["method"] for r in rows]
+    methods = args.methods.split(",")
+    seeds = list(range(args.seeds)) if args.seeds > 1 else [args.seed]
+    runs: dict[str, list[dict]] = {m: [] for m in methods}
+    for seed in seeds:
+        for method in methods:
+            where = Path(args.out) / (f"seed{seed}" if len(seeds) > 1 else "") / method
+            m = fit_smoke(scene, method, options=options, seed=seed, device=args.device,
+                          out=where, **budget).metrics  # fmt: skip
+            runs[method].append(m)
+            print(f"seed {seed} {method}: PSNR {m['psnr']:.2f} dB, {m['ms_per_step']:.1f} "
+                  f"ms/step, {m['steps']} steps", file=sys.stderr, flush=True)  # fmt: skip
+    rows = [r for seed_rows in zip(*runs.values()) for r in seed_rows]
     interleaved = interleaved_ms(scene, methods, options)
-    for r in rows:
-        r["ms_interleaved"] = interleaved[r["method"]]
-    text = markdown_table(rows)
+    if len(seeds) > 1:
+        text = aggregate(runs)
+        for i, seed in enumerate(seeds):
+            text += f"\n\nSeed {seed}:\n\n" + markdown_table([runs[m][i] for m in methods])
+    else:
+        text = markdown_table(rows)
     text += (
         "\n\nms/step taken in turns (median of 5 rounds of 4 steps on one batch, nothing "
-        "skipped): " + ", ".join(f"{r['method']} {r['ms_interleaved']:.1f}" for r in rows)
+        "skipped): " + ", ".join(f"{m} {interleaved[m]:.1f}" for m in methods)
     )
     alone = physics_only(scene, methods, options, args.physics_points)
     text += f"\n\nphysics term alone ({args.physics_points} points, loss + backward, median "

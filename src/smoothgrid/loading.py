@@ -93,8 +93,9 @@ def _problem(config: dict[str, Any]):
 def load(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:
     """Rebuild the trained field (and the zoo problem) of a run directory.
 
-    The field is built from ``config.yaml`` and filled from ``checkpoint.pt`` (its box and
-    level scales included); a zoo problem's ready-made hard constraint is put back as
+    The field is built from ``config.yaml`` (by the app's ``build_field(config)`` where it
+    has one, e.g. the smoke app's space-time encoding) and filled from ``checkpoint.pt`` (its
+    box and level scales included); a zoo problem's ready-made hard constraint is put back as
     ``sg.solve`` adopted it; an app's run gets what its app records (e.g. the SDF app's sphere
     prior) from the app's ``restore_field(field, config)``. A hard constraint of one's own is
     not recorded: set ``run.field.constraint`` again.
@@ -113,13 +114,12 @@ def load(run_dir: str | Path, device: str | torch.device = "cpu") -> Run:
         raise CheckpointError(f"{path / 'config.yaml'} records no field (no encoding / field)")
     problem = _problem(config)
     dtype = getattr(torch, str(config.get("dtype", "float32")))
-    field_ = Field.from_config({"encoding": config["encoding"], "field": config["field"]})
+    app = config.get("app")
+    module = None if app is None else importlib.import_module(f"smoothgrid.apps.{app}")
+    field_ = getattr(module, "build_field", Field.from_config)(config)
     if problem is not None and problem.constraint is not None:
         field_.constraint = problem.constraint
-    app = config.get("app")
-    if app is not None:
-        module = importlib.import_module(f"smoothgrid.apps.{app}")
-        getattr(module, "restore_field", lambda f, c: None)(field_, config)
+    getattr(module, "restore_field", lambda f, c: None)(field_, config)
     tensors, meta = load_checkpoint(path / "checkpoint.pt")
     state = {k[len("field.") :]: v for k, v in tensors.items() if k.startswith("field.")}
     if any(k.startswith("field.") for k in state):  # an app's container holding "field"

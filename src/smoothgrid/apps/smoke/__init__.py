@@ -21,7 +21,14 @@ from .analytic import JetModel, expanding_blob, rotating_blob, translating_blob
 from .fit import METHODS, SmokeOptions, SmokeResult, fit_smoke, parse_method
 from .frames import Simulation, TransportFloor, central_divergence, transport_floor
 from .metrics import density_error, markdown_table, physics_scores, psnr, ssim
-from .model import SmokeModel, SpaceTimeEncoding, mlp_model, smoke_model
+from .model import (
+    SmokeModel,
+    SpaceTimeEncoding,
+    build_field,
+    load_model,
+    mlp_model,
+    smoke_model,
+)
 from .options import Residuals, TransportOptions
 from .physics import (
     FIRST_ORDER_ROUTES,
@@ -73,6 +80,8 @@ __all__ = [
     "SmokeModel",
     "smoke_model",
     "mlp_model",
+    "build_field",
+    "load_model",
     "SmokeOptions",
     "SmokeResult",
     "METHODS",

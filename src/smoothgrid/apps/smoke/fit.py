@@ -222,6 +222,7 @@ class SmokeTask(Task):
             threshold = 0.5 * scene.alpha * start_density(scene)
             self.occupancy = OccupancyGrid(self.box, res, threshold=threshold, every=16,
                                            warmup=64).to(p.device)  # fmt: skip
+        model.occupancy = self.occupancy  # checkpointed with the model, restored on resume
         g = torch.Generator(device=p.device).manual_seed(12345)
         self.eval_points = self._uniform(2048, g)
 

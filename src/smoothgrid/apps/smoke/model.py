@@ -14,12 +14,15 @@
 
 :func:`smoke_model` builds the blueprint's field (decoder depth 2, width 64, SiLU) and
 :func:`mlp_model` baseline B3 (``sg.baselines``' Fourier-feature MLP on ``(x, t)``).
+:func:`build_field` rebuilds either from a run's ``config.yaml`` (``sg.load``'s hook) and
+:func:`load_model` gives a run directory's trained model back.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -29,12 +32,17 @@ from ... import baselines, encodings
 from ...encodings.protocol import Encoding
 from ...field import Field
 from ...jet import ACTIVATIONS, Jet, apply, cat, cos, linear, sin
+from ...loading import load
+from ...options import plain
+from ...render import OccupancyGrid
 
 __all__ = [
     "SpaceTimeEncoding",
     "SmokeModel",
     "smoke_model",
     "mlp_model",
+    "build_field",
+    "load_model",
     "CPU_GRID",
     "BLUEPRINT_GRID",
     "RHO_INIT",
@@ -84,7 +92,8 @@ class SpaceTimeEncoding(Encoding):
             raise ValueError(f"time_bands must be an integer >= 1, got {time_bands!r}")
         self.space = None
         super().__init__(dim + 1, bounds=None, clamp=clamp)
-        self.space = encodings.make(grid, dim=dim, clamp=True, **{**CPU_GRID, **grid_options})
+        self.grid_options = {**CPU_GRID, **grid_options}
+        self.space = encodings.make(grid, dim=dim, clamp=True, **self.grid_options)
         self.time_bands = time_bands
         self.register_buffer(
             "omega", math.pi * torch.arange(1, time_bands + 1, dtype=torch.float64)
@@ -93,6 +102,11 @@ class SpaceTimeEncoding(Encoding):
         self.resolutions = self.space.resolutions
         if bounds is not None:
             self.set_bounds(*bounds)
+
+    def config(self) -> dict[str, Any]:
+        """The constructor's options, the spatial grid's (``levels``, ``features``, ...)
+        included, so that ``SpaceTimeEncoding(**config minus "name")`` rebuilds it."""
+        return {**super().config(), **plain(self.grid_options)}
 
     @property
     def out_features(self) -> int:
@@ -177,7 +191,12 @@ class SmokeModel(nn.Module):
     Attributes:
         field: as given; ``encoding`` is its encoding (the optimiser's grid group).
         dim: the spatial dimension ``d``.
+        occupancy: the renderer's occupancy grid, set by the training task (``None`` until
+            then). It is a sub-module so that its buffers are in every checkpoint and a
+            resumed run goes on with the grid it had.
     """
+
+    occupancy: OccupancyGrid | None
 
     def __init__(self, field: Field) -> None:
         super().__init__()
@@ -188,6 +207,7 @@ class SmokeModel(nn.Module):
             )
         self.field = field
         self.dim = field.dim - 1
+        self.occupancy = None
 
     @property
     def encoding(self) -> Encoding:
@@ -261,3 +281,29 @@ def mlp_model(
     field.derivatives = "jet"  # Fourier features have analytic jets: no double backward
     _start_faint(field, rho_init)
     return SmokeModel(field)
+
+
+def build_field(config: Mapping[str, Any]) -> Field:
+    """The (untrained) field of a smoke run's ``config.yaml``: ``sg.load``'s hook.
+
+    A :class:`SpaceTimeEncoding` is rebuilt with its grid options (taken from the run's
+    ``options`` when the encoding's record lacks them: runs written before it kept them);
+    baseline B3's Fourier-feature field by :meth:`~smoothgrid.Field.from_config`.
+    """
+    encoding = dict(config["encoding"])
+    if encoding.pop("name", None) != SpaceTimeEncoding.name:
+        return Field.from_config(config)
+    recorded = config.get("options") or {}
+    grid = {k: recorded[k] for k in CPU_GRID if k in recorded}
+    return Field(SpaceTimeEncoding(**{**grid, **encoding}), **config["field"])
+
+
+def load_model(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> SmokeModel:
+    """The trained ``(x, t) -> (rho, u)`` model of a ``fit_smoke`` / ``smoothgrid smoke`` run
+    directory (its ``config.yaml`` and checkpoint; see :func:`smoothgrid.load`, whose
+    ``field`` gives the raw outputs, channel 0 before the softplus). In evaluation mode.
+
+    Raises:
+        FileNotFoundError, CheckpointError: as :func:`smoothgrid.load`.
+    """
+    return SmokeModel(load(run_dir, device).field).eval()
