@@ -3,7 +3,8 @@
 The number of steps to an error carries over from a CPU to a GPU when the batch per step is the
 same, so accuracy per step can be studied on a small machine. Each run is what
 ``smoothgrid solve PROBLEM --set ...`` would do (the problem's suggested settings, then the
-variant's ``--set`` entries, then ``--steps`` and ``--batch`` from here), evaluated every
+variant's ``--set`` entries, then ``--steps`` and ``--batch`` from here, a variant's own
+``batch=`` winning over ``--batch``), evaluated every
 ``--eval-every`` steps. Today's defaults run beside every variant.
 
     python benchmarks/accuracy_per_step.py helmholtz2d --set problem.a1=10 --set problem.a2=10 \\
@@ -32,11 +33,13 @@ from smoothgrid.train.settings import SOLVE_KEYS
 THRESHOLDS = (1e-2, 1e-3, 1e-4)
 
 
-def run_variant(problem_name: str, sets: Sequence[str], steps: int, batch: int,
+def run_variant(problem_name: str, sets: Sequence[str], steps: int, batch: int | None,
                 eval_every: int, seed: int) -> dict[str, Any]:  # fmt: skip
     """One run; its history of ``(step, rel_l2)`` and wall time."""
     problem, config = build_config(problem_name, sets=sets)
-    config.update(steps=steps, time_budget=None, batch=batch, eval_every=eval_every, seed=seed)
+    config.update(steps=steps, time_budget=None, eval_every=eval_every, seed=seed)
+    if batch is not None and not any(s.startswith("batch=") for s in sets):
+        config["batch"] = batch  # a variant's own batch wins
     torch.manual_seed(seed)
     field = build_field(problem, config)
     options = {k: v for k, v in config.items() if k in SOLVE_KEYS and v is not None}
@@ -93,7 +96,8 @@ def main() -> None:
     parser.add_argument("--variant", action="append", default=[],
                         help="a variant: [NAME:]KEY=VALUE[,KEY=VALUE...]; repeatable")  # fmt: skip
     parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--batch", type=int, default=8192)
+    parser.add_argument("--batch", type=int, default=None,
+                        help="points per step (default: the problem's suggested one)")  # fmt: skip
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
@@ -110,7 +114,8 @@ def main() -> None:
         (args.out / "runs.json").write_text(json.dumps(runs, indent=1))
         print(f"{name}: final {runs[name]['final']:.3e} in {runs[name]['seconds']:.0f} s",
               flush=True)  # fmt: skip
-    title = f"{args.problem} {' '.join(args.sets)}, batch {args.batch}"
+    batch = "suggested" if args.batch is None else args.batch
+    title = f"{args.problem} {' '.join(args.sets)}, batch {batch}"
     text = f"{title}, seed {args.seed}\n\n{table(runs)}\n"
     (args.out / "table.md").write_text(text)
     plot(runs, title, args.out / "errors.png")

@@ -64,7 +64,23 @@ def helmholtz2d(a1: float = 1.0, a2: float = 4.0, k: float = 1.0) -> Problem:
             decay="cosine",
             final_lr_factor=0.001,
         )
+    elif max(abs(float(a1)), abs(float(a2))) <= 12:
+        suggested = _least_squares_2d()
     return _helmholtz("helmholtz2d", (a1, a2), k, 256, suggested)
+
+
+def _least_squares_2d() -> dict:
+    """Frequencies up to 12 (measured at 10): the residual made affine in the tables (one
+    feature per level, a linear read-out) and solved by column-scaled CG in float64 on fixed
+    stratified points, four per unknown. Six dense Hermite levels ``4 -> 128`` (12.8 cells per
+    period at a = 10; 89,400 unknowns, 357,600 points). Adam on the 2 x 64 decoder stalled
+    near 0.3 (docs/benchmarks.md, "Accuracy per step")."""
+    encoding = {"levels": 6, "features": 1, "min_res": 4, "max_res": 128, "log2_table": 16}
+    unknowns = 4 * sum((round(4 * 2**level) + 1) ** 2 for level in range(6))
+    return suggested_defaults(
+        2, encoding=encoding, hidden=(), solver="cgls", dtype="float64", stratified=True,
+        batch=4 * unknowns, eval_every=10, steps=150, decay=None,
+    )  # fmt: skip
 
 
 def helmholtz3d(a1: float = 3.0, a2: float = 3.0, a3: float = 3.0, k: float = 1.0) -> Problem:
