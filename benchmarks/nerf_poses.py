@@ -100,6 +100,7 @@ def main() -> None:
     parser.add_argument("--true-poses", choices=("all", "linear", "none"), default="all")
     parser.add_argument("--pose-frame", choices=("camera", "world"), default="camera",
                         help="side of the pose correction (see docs/render.md)")  # fmt: skip
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, ...")
     parser.add_argument("--out", default="bench/nerf_poses")
     args = parser.parse_args()
     lambdas = [float(v) for v in args.lambdas.split(",") if v]
@@ -118,7 +119,8 @@ def main() -> None:
                 continue
             options = {"pose_noise": args.pose_noise, "pose_frame": args.pose_frame, **run}
             result = nerf.fit_nerf(views, steps=args.steps, batch=args.batch,
-                                   n_samples=args.samples, seed=seed, **options)  # fmt: skip
+                                   n_samples=args.samples, seed=seed, device=args.device,
+                                   **options)  # fmt: skip
             m = result.metrics
             row = {"variant": name, "seed": seed, "setup": setup, **{k: m[k] for k in RECORDED}}
             rows.append(row)

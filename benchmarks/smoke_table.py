@@ -36,6 +36,7 @@ from smoothgrid.apps.smoke.fit import (
 )
 from smoothgrid.apps.smoke.frames import transport_floor
 from smoothgrid.apps.smoke.metrics import markdown_table, time_to_psnr
+from smoothgrid.apps.smoke.model import BLUEPRINT_GRID
 from smoothgrid.apps.smoke.physics import physics_loss
 from smoothgrid.train.optim import grid_decoder_adam
 
@@ -206,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="training seeds 0..N-1 (default 1: train with --seed)")  # fmt: skip
     parser.add_argument("--eval-every", type=int, default=25)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--grid", choices=("cpu", "blueprint"), default="cpu",
+                        help="the spatial grid: CPU_GRID (L=8, 4..64) or BLUEPRINT_GRID "
+                        "(L=16, 16..512, 2^19 rows)")  # fmt: skip
     parser.add_argument("--out", default="bench/smoke")
     parser.add_argument("--physics-points", type=int, default=4096,
                         help="points of the physics-only timing")  # fmt: skip
@@ -214,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     scene = load_source(args.source, args.views, args.seed, args.pixels, args.resolution,
                         args.frames)  # fmt: skip
     budget = {"time_budget": args.time} if args.time else {"steps": args.steps or 200}
-    options = SmokeOptions(eval_every=args.eval_every)
+    grid = BLUEPRINT_GRID if args.grid == "blueprint" else {}
+    options = SmokeOptions(eval_every=args.eval_every, **grid)
     methods = args.methods.split(",")
     seeds = list(range(args.seeds)) if args.seeds > 1 else [args.seed]
     runs: dict[str, list[dict]] = {m: [] for m in methods}
