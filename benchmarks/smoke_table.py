@@ -35,7 +35,7 @@ from smoothgrid.apps.smoke.fit import (
     transport_options,
 )
 from smoothgrid.apps.smoke.frames import transport_floor
-from smoothgrid.apps.smoke.metrics import markdown_table, time_to_psnr
+from smoothgrid.apps.smoke.metrics import COLUMNS, markdown_table, time_to_psnr
 from smoothgrid.apps.smoke.model import BLUEPRINT_GRID
 from smoothgrid.apps.smoke.physics import physics_loss
 from smoothgrid.train.optim import grid_decoder_adam
@@ -97,15 +97,7 @@ def physics_only(scene, methods, options, n: int = 4096, rounds: int = 5) -> dic
 
 
 AGGREGATED = (
-    ("psnr", "PSNR (dB)", "{:.2f}"),
-    ("ssim", "SSIM", "{:.3f}"),
-    ("density_rel_l2", "rho rel. L2", "{:.3f}"),
-    ("residual", "mean abs R", "{:.3g}"),
-    ("divergence", "mean abs div u", "{:.3g}"),
-    ("ms_per_step", "ms/step", "{:.1f}"),
-    ("samples_per_s", "samples/s", "{:.3g}"),
-    ("peak_memory_mb", "peak memory (MB)", "{:.1f}"),
-    ("time_to_target", "time to target (s)", "{:.1f}"),
+    *(column for column in COLUMNS if column[0] not in ("method", "steps")),
     ("time_to_b1", "time to B1's PSNR (s)", "{:.1f}"),
     ("steps", "steps", "{:.0f}"),
 )
