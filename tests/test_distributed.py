@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import faulthandler
 import json
 import os
 import subprocess
@@ -35,8 +36,20 @@ def problem():
 
 
 def _init(rank: int, size: int, store: str) -> None:
+    faulthandler.enable()  # a C++ abort (SIGABRT) prints where each thread was
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=size)
     torch.set_num_threads(1)
+
+
+def _leave() -> None:
+    """Leave the group together, then exit without the interpreter's finalisation: gloo's
+    teardown at interpreter exit aborted a spawned process now and then (SIGABRT,
+    "terminate called without an active exception") after every file had been written."""
+    dist.barrier()
+    dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _gradient_worker(rank: int, size: int, store: str, out: str) -> None:
@@ -52,7 +65,7 @@ def _gradient_worker(rank: int, size: int, store: str, out: str) -> None:
     mean = World(rank, size).average_gradients(list(field.parameters()), float(loss.detach()))
     if rank == 0:
         torch.save({"loss": mean, "grads": [p.grad for p in field.parameters()]}, out)
-    dist.destroy_process_group()
+    _leave()
 
 
 def test_two_processes_average_to_the_gradient_of_the_combined_batch(tmp_path):
@@ -95,7 +108,7 @@ def _solve_worker(rank: int, size: int, store: str, out: str, stop: int, resume:
                  out=out, resume=resume, progress=False)  # fmt: skip
     except KeyboardInterrupt:
         pass
-    dist.destroy_process_group()
+    _leave()
 
 
 def _final(out) -> dict:
