@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from ..jet import Jet
 from .boundary import Part, face_aliases, face_names, select_parts
 
-__all__ = ["Box", "uniform_unit", "stratified_unit"]
+__all__ = ["Box", "uniform_unit", "stratified_unit", "gauss_unit"]
 
 
 def uniform_unit(
@@ -46,6 +47,35 @@ def stratified_unit(
     cells = torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, d)
     u[: m**d] = (cells + u[: m**d]) / m
     return u
+
+
+def gauss_unit(
+    cells: int, nodes: int, d: int, device: str | torch.device = "cpu"
+) -> tuple[Tensor, Tensor]:
+    """The tensor-product Gauss-Legendre rule with ``nodes`` points per axis in each of the
+    ``cells^d`` equal cells of ``[0, 1]^d``.
+
+    Exact for polynomials of degree ``<= 2 nodes - 1`` per axis in every cell (a piecewise
+    polynomial on that grid, e.g. the square of a Hermite field's residual on its finest
+    level, is integrated to rounding when its degree allows).
+
+    Returns:
+        ``(x, w)``: float64 points ``x ((cells * nodes)^d, d)`` and weights ``w`` of mean 1,
+        so that ``mean(w * f(x))`` is the rule's estimate of ``f``'s mean over the cube.
+    """
+    if cells < 1 or nodes < 1:
+        raise ValueError(f"cells and nodes must be >= 1, got {cells}, {nodes}")
+    t, w = np.polynomial.legendre.leggauss(nodes)
+    t = torch.as_tensor((t + 1.0) / 2.0, dtype=torch.float64)
+    w = torch.as_tensor(w / w.mean(), dtype=torch.float64)
+    start = torch.arange(cells, dtype=torch.float64)
+    axis = ((start[:, None] + t[None, :]) / cells).reshape(-1)
+    axis_w = w.repeat(cells)
+    x = torch.stack(torch.meshgrid(*[axis] * d, indexing="ij"), -1).reshape(-1, d)
+    weights = torch.ones(len(x), dtype=torch.float64)
+    for grid in torch.meshgrid(*[axis_w] * d, indexing="ij"):
+        weights *= grid.reshape(-1)
+    return x.to(device), weights.to(device)
 
 
 def _as_float_list(v: Sequence[float] | float, name: str) -> list[float]:
@@ -119,6 +149,18 @@ class Box:
         ``m^d`` partition, ``m = floor(n^(1/d))``, the rest uniform)."""
         draw = stratified_unit if stratified else uniform_unit
         return self._scale(draw(n, self.dim, generator, device), dtype, device)
+
+    def quadrature_interior(
+        self,
+        cells: int,
+        nodes: int,
+        dtype: torch.dtype = torch.float32,
+        device: str | torch.device = "cpu",
+    ) -> tuple[Tensor, Tensor]:
+        """Gauss-Legendre points of ``nodes`` per axis in each of ``cells^d`` equal cells
+        (:func:`gauss_unit`): ``(x ((cells * nodes)^d, d), w (same,))``, weights of mean 1."""
+        u, w = gauss_unit(cells, nodes, self.dim, device)
+        return self._scale(u, dtype, device), w.to(dtype)
 
     def face_areas(self) -> Tensor:
         """``(2d,)`` float64 measures of the faces, ordered ``(lo_0, hi_0, lo_1, hi_1, ...)``."""

@@ -124,11 +124,14 @@ class Problem:
             )
         return e.reshape(len(x))
 
-    def energy_integral(self, x: Tensor, u: Jet) -> Tensor:
+    def energy_integral(self, x: Tensor, u: Jet, weights: Tensor | None = None) -> Tensor:
         """``volume * mean(energy)``: the Monte Carlo integral of the energy density over the
-        domain from its values at ``x (B, d)``, points uniform (or stratified) in it; a scalar
-        that keeps the graph."""
-        return self.domain.extent.prod().item() * self.energy_density(x, u).mean()
+        domain from its values at ``x (B, d)``, points uniform (or stratified) in it, or the
+        quadrature rule's with ``weights (B,)`` of mean 1; a scalar that keeps the graph."""
+        density = self.energy_density(x, u)
+        if weights is not None:
+            density = weights * density
+        return self.domain.extent.prod().item() * density.mean()
 
     def test_points(self) -> Tensor:
         """``(N, d)`` float64 test grid ``domain.grid(test_resolution)``."""

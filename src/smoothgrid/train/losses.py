@@ -98,6 +98,16 @@ class Objective:
                     f"{name}={value!r} needs a time-dependent problem (a SpaceTime domain); "
                     f"problem {problem.name!r} has none"
                 )
+        if points.quadrature and share > 1:
+            raise SettingsError(
+                f"quadrature={points.quadrature} gives one fixed set of points; it does not "
+                f"split over {share} processes"
+            )
+        if points.quadrature and not callable(getattr(problem.domain, "quadrature_interior", None)):
+            raise SettingsError(
+                f"quadrature={points.quadrature} needs a box domain; problem {problem.name!r} "
+                f"has {type(problem.domain).__name__}"
+            )
         self.points = points
         self.adaptive = points.adaptive
         self.problem = problem
@@ -165,9 +175,14 @@ class Objective:
             idx = torch.multinomial(pool["p"], self.batch, replacement=True, generator=generator)
             x = pool["x"][idx]
             samples[POOL] = pool
+        elif self.points.quadrature:
+            nodes = self.points.quadrature
+            cells = self.points.quadrature_cells(domain.dim)
+            x, w = domain.quadrature_interior(cells, nodes, self.dtype, self.device)
+            samples["residual"] = {"x": x, "w": w}
         else:
             x = domain.sample_interior(self.batch, stratified=self.points.stratified, **kw)
-        samples["residual"] = {"x": x}
+        samples.setdefault("residual", {"x": x})
         for name, cond in self.conditions.items():
             samples[name] = cond.sample(domain, self.boundary_batch, **kw)
         return samples
@@ -224,8 +239,9 @@ class Objective:
         """Mean square of every term (unweighted), each a scalar tensor with a graph.
 
         A residual term is the mean of its points' squares, each first multiplied by its
-        remaining-time weight when ``time_weight > 0``; with ``causal > 0`` it is the causally
-        weighted mean over time slices.
+        quadrature weight (``quadrature > 0``) and its remaining-time weight when
+        ``time_weight > 0``; with ``causal > 0`` it is the causally weighted mean over time
+        slices.
         """
         x = samples["residual"]["x"]
         if self.energy:
@@ -233,6 +249,8 @@ class Objective:
         squares = {
             name: r.square().reshape(len(x), -1).mean(1) for name, r in self._residual(x).items()
         }
+        if "w" in samples["residual"]:
+            squares = {name: samples["residual"]["w"] * sq for name, sq in squares.items()}
         t, domain = x[:, -1], self.problem.domain
         if self.points.time_weight > 0:
             w = remaining_time_weights(t, domain.t0, domain.t1, self.points.time_weight)
@@ -255,12 +273,16 @@ class Objective:
 
     def residual_vector(self, samples: Samples) -> Tensor:
         """Every residual on ``samples`` in one vector ``(m,)`` whose squared norm is the loss:
-        each term's values flattened and multiplied by ``sqrt(w_t / count_t)``. For the plain
-        mean-square loss only (no energy, causal or remaining-time weights)."""
+        each term's values flattened and multiplied by ``sqrt(w_t / count_t)`` (and by the root
+        of each point's quadrature weight). For the plain mean-square loss only (no energy,
+        causal or remaining-time weights)."""
         if self.energy or self.points.causal > 0 or self.points.time_weight > 0:
             raise ValueError("an energy, causal or remaining-time loss is not a sum of squares")
         x = samples["residual"]["x"]
         parts = dict(self._residual(x))
+        if "w" in samples["residual"]:
+            root = samples["residual"]["w"].sqrt()
+            parts = {n: r * root.view(-1, *[1] * (r.dim() - 1)) for n, r in parts.items()}
         for name, cond in self.conditions.items():
             parts[name] = cond.residual(samples[name], self._u(int(cond.order)))
         return torch.cat([
@@ -269,7 +291,8 @@ class Objective:
 
     def _energy_terms(self, x: Tensor, samples: Samples) -> dict[str, Tensor]:
         """The energy's integral over the domain and its boundary energies' integrals."""
-        out = {"energy": self.problem.energy_integral(x, self._jet(x))}
+        weights = samples["residual"].get("w")
+        out = {"energy": self.problem.energy_integral(x, self._jet(x), weights)}
         for name, cond in self.conditions.items():
             out[name] = cond.energy(samples[name], self._u(int(cond.order)))
         if not self._checked:

@@ -212,6 +212,11 @@ class Points(_Group):
     boundary_batch: int | None = option(None, "points per condition per step (default batch // 4)")
     resample_every: int = option(1, "draw fresh points every this many steps")
     stratified: bool = option(False, "stratified instead of uniform interior points")
+    quadrature: int = option(
+        0,
+        "Gauss-Legendre nodes per axis in each cell of an m^d grid, m = floor(batch^(1/d) / "
+        "nodes): fixed weighted interior points of a box domain instead of random ones; 0 is off",
+    )
     weights: dict[str, float] | None = option(
         None, "loss term name -> weight (residual terms and condition names)"
     )
@@ -236,6 +241,7 @@ class Points(_Group):
             self._set("boundary_batch", _integer("boundary_batch", self.boundary_batch, 1))
         self._set("resample_every", _integer("resample_every", self.resample_every, 1))
         _flag("stratified", self.stratified)
+        self._set("quadrature", _integer("quadrature", self.quadrature, 0))
         if self.weights is not None:
             if not isinstance(self.weights, Mapping):
                 raise SettingsError(f"weights must map term names to numbers, got {self.weights!r}")
@@ -252,6 +258,23 @@ class Points(_Group):
         self._set("causal", _number("causal", self.causal, 0.0, strict=False))
         self._set("causal_chunks", _integer("causal_chunks", self.causal_chunks, 1))
         self._set("time_weight", _number("time_weight", self.time_weight, 0.0, strict=False))
+        if self.quadrature and (self.stratified or self.adaptive):
+            raise SettingsError(
+                f"quadrature={self.quadrature} fixes the interior points; it takes neither "
+                f"stratified=True nor adaptive={self.adaptive!r}"
+            )
+
+    def quadrature_cells(self, dim: int) -> int:
+        """Cells per axis of the quadrature grid in ``dim`` dimensions (``quadrature > 0``)."""
+        cells = int(round(self.batch ** (1.0 / dim))) // self.quadrature
+        while cells > 1 and (cells * self.quadrature) ** dim > self.batch:
+            cells -= 1
+        if cells < 1 or self.quadrature**dim > self.batch:
+            raise SettingsError(
+                f"quadrature={self.quadrature} in {dim}D needs batch >= {self.quadrature**dim} "
+                f"(one cell), got {self.batch}"
+            )
+        return cells
 
     @property
     def boundary(self) -> int:
