@@ -263,6 +263,8 @@ EXPECTED_GRIDS = {
     "poisson2d": (256**2, 2),
     "helmholtz2d": (256**2, 2),
     "helmholtz3d": (64**3, 3),
+    "helmholtz2d_energy": (256**2, 2),
+    "helmholtz3d_energy": (64**3, 3),
     "convection": (256 * 100, 2),
     "heat": (64**3, 3),
     "nonlinear_heat": (65 * 65 * 51, 3),

@@ -34,7 +34,7 @@ from .convection import convection
 from .energy import BoundaryEnergy
 from .flow_mixing import flow_mixing
 from .heat import heat, nonlinear_heat
-from .helmholtz import helmholtz2d, helmholtz3d
+from .helmholtz import helmholtz2d, helmholtz2d_energy, helmholtz3d, helmholtz3d_energy
 from .kirchhoff_love import kirchhoff_love, kirchhoff_love_energy
 from .klein_gordon import klein_gordon
 from .poisson import poisson2d, poisson2d_energy
@@ -81,6 +81,14 @@ _REGISTRY: dict[str, tuple[Callable[..., Problem], str]] = {
     ),
     "helmholtz2d": (helmholtz2d, "lap u + k^2 u = q on [-1,1]^2, u = sin(a1 pi x) sin(a2 pi y)"),
     "helmholtz3d": (helmholtz3d, "lap u + k^2 u = q on [-1,1]^3, u = prod sin(a_i pi x_i)"),
+    "helmholtz2d_energy": (
+        helmholtz2d_energy,
+        "energy form of helmholtz2d: min int 1/2 |grad u|^2 - k^2/2 u^2 + q u, u = 0 held exactly",
+    ),
+    "helmholtz3d_energy": (
+        helmholtz3d_energy,
+        "energy form of helmholtz3d: min int 1/2 |grad u|^2 - k^2/2 u^2 + q u, u = 0 held exactly",
+    ),
     "convection": (convection, "u_t + beta u_x = 0, x periodic in [0, 2pi), u = sin(x - beta t)"),
     "heat": (heat, "u_t = kappa lap u on [0,1]^d x [0,1], decaying sine mode"),
     "nonlinear_heat": (

@@ -1,8 +1,18 @@
-"""``helmholtz2d`` / ``helmholtz3d``: ``lap u + k^2 u = q`` on ``[-1, 1]^d``.
+"""``helmholtz2d`` / ``helmholtz3d``: ``lap u + k^2 u = q`` on ``[-1, 1]^d``, and their
+energy (Ritz) twins ``helmholtz2d_energy`` / ``helmholtz3d_energy``.
 
 ``u* = prod_i sin(a_i pi x_i)``, ``q = (k^2 - sum_i (a_i pi)^2) u*``, ``u = u*`` on the boundary
 (0 for integer ``a``; then the ready-made constraint is ``u = B(x) N(x)`` with
 ``B = prod (1 - x_i^2)``). Test grids: ``256^2`` and ``64^3``.
+
+The energy ``E[u] = int 1/2 |grad u|^2 - k^2/2 u^2 + q u`` over the fields with ``u = 0`` on the
+boundary has the first variation
+``int grad u . grad v - k^2 u v + q v = int (-lap u - k^2 u + q) v``, which vanishes for every
+admissible ``v`` exactly when ``lap u + k^2 u = q``. It is a minimum, not only a stationary
+point, when ``k^2`` is below the first Dirichlet eigenvalue of ``-lap`` on the cube,
+``d (pi / 2)^2`` (4.93 in 2D, 7.40 in 3D): then ``int |grad v|^2 - k^2 v^2 > 0`` for every
+``v != 0`` (Poincare), and the Ritz-Galerkin solution is the best approximation in the energy
+norm. Above it the energy is indefinite and has no minimum (refused).
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ from .base import Problem, suggested_defaults
 from .conditions import Dirichlet
 from .poisson import sine_product, zero_boundary_constraint
 
-__all__ = ["helmholtz2d", "helmholtz3d"]
+__all__ = ["helmholtz2d", "helmholtz3d", "helmholtz2d_energy", "helmholtz3d_energy"]
 
 
 def _helmholtz(
@@ -87,3 +97,64 @@ def helmholtz3d(a1: float = 3.0, a2: float = 3.0, a3: float = 3.0, k: float = 1.
     """``lap u + k^2 u = q`` on ``[-1, 1]^3``, ``u* = prod sin(a_i pi x_i)``; variants
     ``(3, 3, 3)`` (default), ``(4, 4, 3)``, ``(10, 10, 10)``; test grid ``64^3``."""
     return _helmholtz("helmholtz3d", (a1, a2, a3), k, 64)
+
+
+def _helmholtz_energy(name: str, a: Sequence[float], k: float, test_resolution: int) -> Problem:
+    a = tuple(float(ai) for ai in a)
+    if not all(ai.is_integer() for ai in a):
+        raise ValueError(f"{name} takes integer modes (zero boundary data, held exactly), got {a}")
+    k2 = float(k) ** 2
+    first_eigenvalue = len(a) * (math.pi / 2) ** 2
+    if not k2 < first_eigenvalue:
+        raise ValueError(
+            f"{name}: k^2 = {k2:g} is not below the first Dirichlet eigenvalue of -lap on "
+            f"[-1, 1]^{len(a)} ({first_eigenvalue:.4g}): the energy has no minimum there"
+        )
+    coef = k2 - sum((ai * math.pi) ** 2 for ai in a)
+    box = Box([-1.0] * len(a), [1.0] * len(a))
+
+    def exact(x: Tensor) -> Tensor:
+        return sine_product(x, a)
+
+    def energy(x: Tensor, u: Jet) -> Tensor:
+        source = coef * exact(x)
+        return (0.5 * u.grad.square().sum((1, 2)) - 0.5 * k2 * u.value.square().sum(1)
+                + (source * u.value).sum(1))  # fmt: skip
+
+    return Problem(
+        domain=box,
+        energy=energy,
+        conditions=(Dirichlet(0.0, hard=True),),
+        exact=exact,
+        name=name,
+        order=1,
+        constraint=zero_boundary_constraint(box, a),
+        test_resolution=test_resolution,
+        suggested=_galerkin(len(a), a),
+    )
+
+
+def _galerkin(dim: int, a: Sequence[float]) -> dict:
+    """Dense Hermite levels with about 12 cells per period of the highest mode at the finest
+    (at least 16 cells), one feature each, a linear read-out, float64, CG on the energy over a
+    three-node Gauss rule in every finest cell (the finite-element solution of that basis)."""
+    finest = max(16, 2 ** math.ceil(math.log2(12 * max(abs(ai) for ai in a))))
+    levels = int(math.log2(finest // 4)) + 1
+    encoding = {"levels": levels, "features": 1, "min_res": 4, "max_res": finest,
+                "log2_table": max(12, math.ceil(math.log2((finest + 1) ** dim)))}  # fmt: skip
+    return suggested_defaults(
+        dim, encoding=encoding, hidden=(), solver="cg", dtype="float64", quadrature=3,
+        batch=(3 * finest) ** dim, eval_every=10, steps=100, decay=None,
+    )  # fmt: skip
+
+
+def helmholtz2d_energy(a1: int = 1, a2: int = 4, k: float = 1.0) -> Problem:
+    """``min int 1/2 |grad u|^2 - k^2/2 u^2 + q u`` on ``[-1, 1]^2``, ``u = 0`` on the boundary
+    (hard): :func:`helmholtz2d`'s solution; integer modes, ``k^2 < pi^2 / 2``."""
+    return _helmholtz_energy("helmholtz2d_energy", (a1, a2), k, 256)
+
+
+def helmholtz3d_energy(a1: int = 3, a2: int = 3, a3: int = 3, k: float = 1.0) -> Problem:
+    """``min int 1/2 |grad u|^2 - k^2/2 u^2 + q u`` on ``[-1, 1]^3``, ``u = 0`` on the boundary
+    (hard): :func:`helmholtz3d`'s solution; integer modes, ``k^2 < 3 pi^2 / 4``."""
+    return _helmholtz_energy("helmholtz3d_energy", (a1, a2, a3), k, 64)

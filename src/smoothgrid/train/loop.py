@@ -15,7 +15,8 @@ Per step::
     task.before_step(p)                  # curricula, loss-weight ramps, ...
     samples = task.sample(generator, previous samples, step)
     loss, terms = task.loss(samples); backward; all-reduce (several processes); NaN guard;
-        the optimiser's step (Adam; a least-squares optimiser also gets task.residual)
+        the optimiser's step (Adam; a least-squares optimiser also gets task.residual, an
+        energy CG optimiser task.loss and task.principal)
     every eval_every steps: a history row with task.evaluate() (process 0)
     every checkpoint_every steps: a checkpoint (with out=)
 """
@@ -77,6 +78,12 @@ class Task:
         least-squares optimiser (``takes_residual``, e.g.
         :class:`~smoothgrid.train.lstsq.LeastSquaresCG`) asks for it."""
         raise NotImplementedError(f"{type(self).__name__} has no residual vector")
+
+    def principal(self, samples: Samples) -> Tensor:
+        """The energy's principal part on ``samples`` as a vector (its squared column norms
+        scale the tables); only an energy CG optimiser (``takes_energy``, e.g.
+        :class:`~smoothgrid.train.energy_cg.EnergyCG`) asks for it."""
+        raise NotImplementedError(f"{type(self).__name__} has no energy principal part")
 
     def evaluate(self) -> dict[str, Any]:
         """Entries of a history row beside the loss (errors, active levels, ...); called on
@@ -253,6 +260,9 @@ class Loop:
             self.state.diverged(loss_value, self.terms)
         if getattr(self.optimizer, "takes_residual", False):
             self.optimizer.step(lambda: self.task.residual(samples))
+        elif getattr(self.optimizer, "takes_energy", False):
+            self.optimizer.step(lambda: self.task.loss(samples)[0],
+                                lambda: self.task.principal(samples))  # fmt: skip
         else:
             self.optimizer.step()
         return loss_value

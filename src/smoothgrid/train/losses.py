@@ -289,6 +289,24 @@ class Objective:
             r.reshape(-1) * (self.weight(name) / r.numel()) ** 0.5 for name, r in parts.items()
         ])  # fmt: skip
 
+    def principal_vector(self, samples: Samples) -> Tensor:
+        """An energy's principal part on ``samples`` as one vector ``(m,)``: the field's highest
+        derivatives at the interior points (the gradient for order 1, the Hessian, or else the
+        Laplacian, for order 2), each point's entries times ``sqrt(volume * w / n)`` (``w`` its
+        quadrature weight or 1). Its squared column norms scale the tables for energy CG."""
+        if not self.energy:
+            raise ValueError(f"problem {self.problem.name!r} is not in energy form")
+        x = samples["residual"]["x"]
+        jet = self._jet(x)
+        top = jet.grad if self.problem.order < 2 else (jet.hess if jet.hess is not None
+                                                       else jet.lap)  # fmt: skip
+        weights = samples["residual"].get("w")
+        if weights is None:
+            weights = torch.ones(len(x), dtype=top.dtype, device=top.device)
+        volume = self.problem.domain.extent.prod().item()
+        root = (volume * weights / len(x)).sqrt()
+        return (top.reshape(len(x), -1) * root[:, None]).reshape(-1)
+
     def _energy_terms(self, x: Tensor, samples: Samples) -> dict[str, Tensor]:
         """The energy's integral over the domain and its boundary energies' integrals."""
         weights = samples["residual"].get("w")

@@ -1,11 +1,13 @@
-"""The optimisers of the training loops: Adam with grid and decoder rates (every loop), and
-least squares by conjugate gradients on the grid tables (``solver="cgls"`` of ``sg.solve``)."""
+"""The optimisers of the training loops: Adam with grid and decoder rates (every loop), least
+squares by conjugate gradients on the grid tables (``solver="cgls"`` of ``sg.solve``) and
+conjugate gradients on a quadratic energy (``solver="cg"``)."""
 
 from __future__ import annotations
 
 import torch
 
 from ..field import Field
+from .energy_cg import EnergyCG
 from .lstsq import LeastSquaresCG
 from .settings import Schedule
 
@@ -37,10 +39,13 @@ def make_optimizer(
     field: Field, schedule: Schedule, capturable: bool = False, seed: int = 0
 ) -> torch.optim.Optimizer:
     """The optimiser of ``schedule.solver``: :func:`grid_decoder_adam` at ``schedule.rates``, or
-    :class:`~smoothgrid.train.lstsq.LeastSquaresCG` on the encoding's parameters (the decoder
-    stays as initialised; ``seed`` seeds its random probes)."""
+    :class:`~smoothgrid.train.lstsq.LeastSquaresCG` (``cgls``) or
+    :class:`~smoothgrid.train.energy_cg.EnergyCG` (``cg``) on the encoding's parameters (the
+    decoder stays as initialised; ``seed`` seeds their random probes)."""
     if schedule.solver == "cgls":
         return LeastSquaresCG(field.encoding.parameters(), seed=seed)
+    if schedule.solver == "cg":
+        return EnergyCG(field.encoding.parameters(), seed=seed)
     return grid_decoder_adam(field, *schedule.rates, capturable=capturable)
 
 

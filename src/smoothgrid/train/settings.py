@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 DTYPES = ("float32", "float64")
-SOLVERS = ("adam", "cgls")
+SOLVERS = ("adam", "cgls", "cg")
 
 
 class SettingsError(ValueError):
@@ -151,14 +151,15 @@ class Budget(_Group):
 
 @dataclass(frozen=True)
 class Schedule(_Group):
-    """The optimiser (Adam with a rate for the grid tables and one for the rest, or least
-    squares by conjugate gradients) and how its rates and the active grid levels change over
-    the run."""
+    """The optimiser (Adam with a rate for the grid tables and one for the rest, least squares
+    by conjugate gradients, or conjugate gradients on an energy) and how its rates and the
+    active grid levels change over the run."""
 
     solver: str = option(
         "adam",
-        "adam, or cgls: least squares by preconditioned conjugate gradients on the grid tables "
-        "(a residual affine in them: linear PDE and conditions, hidden=[]; points drawn once)",
+        "adam; cgls: least squares by preconditioned conjugate gradients on the grid tables "
+        "(a residual affine in them: linear PDE and conditions, hidden=[]; points drawn once); "
+        "cg: conjugate gradients on a convex quadratic energy (an energy problem, hidden=[])",
     )
     lr: float = option(1e-2, "learning rate of the encoding's parameters (the grid tables)")
     decoder_lr: float | None = option(

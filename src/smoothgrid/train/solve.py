@@ -92,20 +92,23 @@ def check_setup(problem, field: Field, settings: Settings, world: World | None =
         )
     world = world or current_world()
     points = settings.points
-    if settings.schedule.solver == "cgls":
-        _check_least_squares(problem, settings, world)
+    if settings.schedule.solver in ("cgls", "cg"):
+        _check_conjugate_gradients(problem, settings, world)
     for name, count in (("batch", points.batch), ("boundary_batch", points.boundary)):
         if count % world.size:
             raise SettingsError(f"{name}={count} must be a multiple of the {world.size} processes")
 
 
-def _check_least_squares(problem, settings: Settings, world: World) -> None:
-    """Refuse what ``solver="cgls"`` cannot take: a loss that is not a plain sum of squares
-    on fixed points, several processes, a curriculum, a CUDA graph or compilation. (Whether the
-    residual is affine in the tables is measured at the first step.)"""
-    points, runtime = settings.points, settings.runtime
+def _check_conjugate_gradients(problem, settings: Settings, world: World) -> None:
+    """Refuse what ``solver="cgls"`` (a plain sum of squares) or ``solver="cg"`` (an energy)
+    cannot take: the other kind of loss, weights that change with the points, several
+    processes, a curriculum, a CUDA graph or compilation. (Whether the residual is affine in
+    the tables, or the energy quadratic, is measured at the first step.)"""
+    points, runtime, solver = settings.points, settings.runtime, settings.schedule.solver
+    energy = getattr(problem, "energy", None) is not None
     refused = {
-        "an energy problem": getattr(problem, "energy", None) is not None,
+        "an energy problem": solver == "cgls" and energy,
+        "a problem not in energy form": solver == "cg" and not energy,
         f"adaptive={points.adaptive!r}": points.adaptive is not None,
         f"causal={points.causal}": points.causal > 0,
         f"time_weight={points.time_weight}": points.time_weight > 0,
@@ -116,9 +119,10 @@ def _check_least_squares(problem, settings: Settings, world: World) -> None:
     }
     found = [name for name, hit in refused.items() if hit]
     if found:
+        kind = "least-squares problem" if solver == "cgls" else "quadratic energy"
         raise SettingsError(
-            f"solver='cgls' solves a fixed least-squares problem on one process and cannot "
-            f"take {', '.join(found)}"
+            f"solver={solver!r} solves a fixed {kind} on one process and cannot take "
+            f"{', '.join(found)}"
         )
 
 
@@ -142,8 +146,9 @@ def _prepare_field(problem, field: Field, settings: Settings) -> None:
 class SolveTask(Task):
     """A PDE problem as a :class:`~smoothgrid.train.loop.Task`: the curriculum before each
     step, fresh collocation points every ``resample_every`` steps (once with
-    ``solver="cgls"``), the problem's weighted loss (and its residual vector), and its errors
-    (with the active levels) in each history row."""
+    ``solver="cgls"`` or ``"cg"``), the problem's weighted loss (and its residual vector or
+    its energy's principal part), and its errors (with the active levels) in each history
+    row."""
 
     def __init__(self, problem, field: Field, objective: Objective, settings: Settings) -> None:
         self.desc = problem.name
@@ -151,7 +156,7 @@ class SolveTask(Task):
         self.curriculum = settings.schedule.curriculum
         self.resample_every = settings.points.resample_every
         # least squares by CG needs the same points at every step: they are drawn once
-        self.fixed_points = settings.schedule.solver == "cgls"
+        self.fixed_points = settings.schedule.solver in ("cgls", "cg")
         self.levels = field.encoding.levels
         self.evaluator = Evaluator(problem) if has_reference(problem) else None
 
@@ -171,6 +176,9 @@ class SolveTask(Task):
 
     def residual(self, samples: Samples):
         return self.objective.residual_vector(samples)
+
+    def principal(self, samples: Samples):
+        return self.objective.principal_vector(samples)
 
     def evaluate(self) -> dict[str, Any]:
         row: dict[str, Any] = {"levels": len(self.field.encoding.active_levels)}
@@ -228,7 +236,7 @@ def solve(
         SettingsError: an unknown option (with the nearest name), a bad value, or settings
             this problem and field cannot train with (see :func:`check_setup`); with
             ``solver="cgls"``, a residual that is not affine in the grid tables (at the first
-            step).
+            step); with ``solver="cg"``, an energy that is not a convex quadratic in them.
         CheckpointError, BudgetSpentError: ``resume`` without a usable checkpoint or budget.
         DivergedError: the loss became NaN or infinite.
         KeyboardInterrupt: after saving a checkpoint (with ``out``).
