@@ -35,7 +35,8 @@ print(name, metrics)
 PY
 }
 run helmholtz2d_1_4 30 helmholtz2d --set batch=65536 --set final_lr_factor=0.05
-run helmholtz2d_a10 90 helmholtz2d --set problem.a1=10 --set problem.a2=10  # suggested: least squares by CG
+run helmholtz2d_a10 90 helmholtz2d --set problem.a1=10 --set problem.a2=10  # suggested: the energy by CG
+run helmholtz2d_a10_residual 90 helmholtz2d --set problem.a1=10 --set problem.a2=10 --set problem.formulation=residual
 run convection_b30 60 convection --set batch=65536
 run flow_mixing 45 flow_mixing --set batch=65536
 run taylor_green 45 taylor_green --set batch=65536

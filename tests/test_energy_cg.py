@@ -98,3 +98,23 @@ def test_solver_cg_refuses_a_residual_problem_and_a_nonlinear_decoder():
         make("helmholtz2d_energy", k=3.0)
     with pytest.raises(ValueError, match="integer"):
         make("helmholtz2d_energy", a1=1.5)
+
+
+def test_the_plain_a10_command_solves_the_energy_by_cg():
+    """``smoothgrid solve helmholtz2d --set problem.a1=10 --set problem.a2=10``: the energy form
+    (the same exact solution and test grid), six dense Hermite levels to 128 cells, a linear
+    read-out, CG over a three-node Gauss rule in each finest cell."""
+    from smoothgrid.cli.config import build_config
+    from smoothgrid.cli.solve import build_field
+
+    problem, config = build_config("helmholtz2d", sets=["problem.a1=10", "problem.a2=10"])
+    assert problem.name == "helmholtz2d" and problem.energy is not None
+    twin = make("helmholtz2d", a1=10, a2=10, formulation="residual")
+    x = problem.test_points()
+    assert torch.equal(problem.reference(x[:50]), twin.reference(x[:50]))
+    assert (config["solver"], config["dtype"], config["quadrature"]) == ("cg", "float64", 3)
+    field = build_field(problem, config)
+    assert len(field.decoder.layers) == 1 and field.encoding.resolutions[-1] == 128
+    assert config["batch"] == (3 * 128) ** 2
+    with pytest.raises(ValueError, match="formulation"):
+        make("helmholtz2d", formulation="weak")

@@ -145,14 +145,15 @@ def test_cgls_resume_continues_the_uninterrupted_run(tmp_path):
     assert resumed.metrics["rel_l2"] == pytest.approx(whole.metrics["rel_l2"], rel=1e-9)
 
 
-def test_the_plain_a10_command_uses_least_squares():
-    """``smoothgrid solve helmholtz2d --set problem.a1=10 --set problem.a2=10`` builds a linear
-    read-out on dense Hermite levels and solves with CG on 4 stratified points per unknown;
-    the (1, 4) default keeps Adam and its MLP decoder."""
+def test_the_a10_residual_command_uses_least_squares():
+    """``smoothgrid solve helmholtz2d --set problem.a1=10 --set problem.a2=10 --set
+    problem.formulation=residual`` builds a linear read-out on dense Hermite levels and solves
+    with CG on 4 stratified points per unknown; the (1, 4) default keeps Adam and its MLP."""
     from smoothgrid.cli.config import build_config
     from smoothgrid.cli.solve import build_field
 
-    problem, config = build_config("helmholtz2d", sets=["problem.a1=10", "problem.a2=10"])
+    sets = ["problem.a1=10", "problem.a2=10", "problem.formulation=residual"]
+    problem, config = build_config("helmholtz2d", sets=sets)
     assert (config["solver"], config["dtype"], config["stratified"]) == ("cgls", "float64", True)
     field = build_field(problem, config)
     assert len(field.decoder.layers) == 1  # one linear map: the read-out

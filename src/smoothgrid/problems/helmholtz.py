@@ -58,11 +58,28 @@ def _helmholtz(
     )
 
 
-def helmholtz2d(a1: float = 1.0, a2: float = 4.0, k: float = 1.0) -> Problem:
+FORMULATIONS = ("residual", "energy")
+"""The formulations of :func:`helmholtz2d` and :func:`helmholtz3d`."""
+
+
+def helmholtz2d(
+    a1: float = 1.0, a2: float = 4.0, k: float = 1.0, formulation: str | None = None
+) -> Problem:
     """``lap u + k^2 u = q`` on ``[-1, 1]^2``, ``u* = sin(a1 pi x) sin(a2 pi y)``; variants
-    ``(1, 4)`` (default), ``(10, 10)``, ``(20, 20)``, ``(100, 100)``; test grid ``256^2``."""
+    ``(1, 4)`` (default), ``(10, 10)``, ``(20, 20)``, ``(100, 100)``; test grid ``256^2``.
+
+    Args:
+        formulation: ``"residual"`` (the PDE's residual: a PINN loss) or ``"energy"`` (the
+            Ritz energy, as :func:`helmholtz2d_energy`: integer modes, ``k^2 < pi^2 / 2``;
+            solved by CG it is a finite-element method). ``None``: ``"energy"`` for
+            ``4 < max |a| <= 12`` where it applies (measured at ``a = 10``: 6.1e-5 against the
+            residual's least-squares floor near 1.5e-3), else ``"residual"``.
+    """
+    a = (float(a1), float(a2))
+    if _formulation(formulation, a, k, "helmholtz2d") == "energy":
+        return _helmholtz_energy("helmholtz2d", a, k, 256)
     suggested = None
-    if max(abs(float(a1)), abs(float(a2))) <= 4:
+    if max(abs(ai) for ai in a) <= 4:
         # Low frequencies: a coarser grid, stratified points and a cosine decay to 1e-3 (a quiet
         # end: with exp decay to 0.01 the final error still jumped between 6e-4 and 1e-3)
         # measured 3.1e-4 / 3.7e-4 (seeds 0 / 1) for (1, 4) in 120 s on 2 CPU cores, against
@@ -74,9 +91,24 @@ def helmholtz2d(a1: float = 1.0, a2: float = 4.0, k: float = 1.0) -> Problem:
             decay="cosine",
             final_lr_factor=0.001,
         )
-    elif max(abs(float(a1)), abs(float(a2))) <= 12:
+    elif max(abs(ai) for ai in a) <= 12:
         suggested = _least_squares_2d()
-    return _helmholtz("helmholtz2d", (a1, a2), k, 256, suggested)
+    return _helmholtz("helmholtz2d", a, k, 256, suggested)
+
+
+def _formulation(formulation: str | None, a: Sequence[float], k: float, name: str) -> str:
+    """The formulation asked for, or the one ``None`` picks (see :func:`helmholtz2d`)."""
+    if formulation is not None and formulation not in FORMULATIONS:
+        raise ValueError(
+            f"{name}: unknown formulation {formulation!r}; known: {', '.join(FORMULATIONS)}"
+        )
+    if formulation is not None:
+        return formulation
+    applies = (
+        all(float(ai).is_integer() for ai in a) and float(k) ** 2 < len(a) * (math.pi / 2) ** 2
+    )
+    measured = len(a) == 2 and 4 < max(abs(ai) for ai in a) <= 12
+    return "energy" if applies and measured else "residual"
 
 
 def _least_squares_2d() -> dict:
@@ -93,10 +125,21 @@ def _least_squares_2d() -> dict:
     )  # fmt: skip
 
 
-def helmholtz3d(a1: float = 3.0, a2: float = 3.0, a3: float = 3.0, k: float = 1.0) -> Problem:
+def helmholtz3d(
+    a1: float = 3.0, a2: float = 3.0, a3: float = 3.0, k: float = 1.0,
+    formulation: str | None = None,
+) -> Problem:  # fmt: skip
     """``lap u + k^2 u = q`` on ``[-1, 1]^3``, ``u* = prod sin(a_i pi x_i)``; variants
-    ``(3, 3, 3)`` (default), ``(4, 4, 3)``, ``(10, 10, 10)``; test grid ``64^3``."""
-    return _helmholtz("helmholtz3d", (a1, a2, a3), k, 64)
+    ``(3, 3, 3)`` (default), ``(4, 4, 3)``, ``(10, 10, 10)``; test grid ``64^3``.
+
+    Args:
+        formulation: ``"residual"`` or ``"energy"`` (as :func:`helmholtz3d_energy`: integer
+            modes, ``k^2 < 3 pi^2 / 4``); ``None``: ``"residual"``.
+    """
+    a = (float(a1), float(a2), float(a3))
+    if _formulation(formulation, a, k, "helmholtz3d") == "energy":
+        return _helmholtz_energy("helmholtz3d", a, k, 64)
+    return _helmholtz("helmholtz3d", a, k, 64)
 
 
 def _helmholtz_energy(name: str, a: Sequence[float], k: float, test_resolution: int) -> Problem:
