@@ -20,6 +20,7 @@ exactly through the problem's hard ``constraint``, and its natural ones come fro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,3 +223,17 @@ def suggested_defaults(dim: int, **overrides: Any) -> dict:
     out["encoding"].update(overrides.pop("encoding", {}))
     out.update(overrides)
     return out
+
+
+def galerkin_defaults(dim: int, finest: int, steps: int = 100) -> dict:
+    """Settings for the finite-element solution of a convex quadratic energy: dense Hermite
+    levels ``4 -> finest`` cells (``finest`` a power of two), one feature each, a linear
+    read-out, CG (``solver="cg"``) in float64 on a three-node Gauss rule in every finest cell
+    (``(3 finest)^dim`` points), evaluated every 10 steps."""
+    levels = int(math.log2(finest // 4)) + 1
+    encoding = {"levels": levels, "features": 1, "min_res": 4, "max_res": finest,
+                "log2_table": max(12, math.ceil(math.log2((finest + 1) ** dim)))}  # fmt: skip
+    return suggested_defaults(
+        dim, encoding=encoding, hidden=(), solver="cg", dtype="float64", quadrature=3,
+        batch=(3 * finest) ** dim, steps=steps, eval_every=10, decay=None,
+    )  # fmt: skip

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from ..geometry import Box
 from ..jet import Jet
-from .base import Problem, suggested_defaults
+from .base import Problem, galerkin_defaults, suggested_defaults
 from .conditions import Dirichlet
 from .poisson import sine_product, zero_boundary_constraint
 
@@ -178,17 +178,10 @@ def _helmholtz_energy(name: str, a: Sequence[float], k: float, test_resolution: 
 
 
 def _galerkin(dim: int, a: Sequence[float]) -> dict:
-    """Dense Hermite levels with about 12 cells per period of the highest mode at the finest
-    (at least 16 cells), one feature each, a linear read-out, float64, CG on the energy over a
-    three-node Gauss rule in every finest cell (the finite-element solution of that basis)."""
+    """The finite-element settings (:func:`~.base.galerkin_defaults`) with about 12 cells per
+    period of the highest mode at the finest level (at least 16 cells)."""
     finest = max(16, 2 ** math.ceil(math.log2(12 * max(abs(ai) for ai in a))))
-    levels = int(math.log2(finest // 4)) + 1
-    encoding = {"levels": levels, "features": 1, "min_res": 4, "max_res": finest,
-                "log2_table": max(12, math.ceil(math.log2((finest + 1) ** dim)))}  # fmt: skip
-    return suggested_defaults(
-        dim, encoding=encoding, hidden=(), solver="cg", dtype="float64", quadrature=3,
-        batch=(3 * finest) ** dim, eval_every=10, steps=100, decay=None,
-    )  # fmt: skip
+    return galerkin_defaults(dim, finest)
 
 
 def helmholtz2d_energy(a1: int = 1, a2: int = 4, k: float = 1.0) -> Problem:

@@ -49,7 +49,7 @@ from torch import Tensor
 from ..field import HardConstraint
 from ..geometry import Box
 from ..jet import Jet, cat
-from .base import Problem, suggested_defaults
+from .base import Problem, galerkin_defaults, suggested_defaults
 from .conditions import BoundaryLaplacian, Dirichlet
 from .poisson import sine_product
 
@@ -190,11 +190,8 @@ def kirchhoff_love_energy(D: float = 1.0, q0: float = 1.0) -> Problem:
         order=2,
         constraint=HardConstraint(lambda X: boundary(X) * W),
         test_resolution=64,
-        suggested=suggested_defaults(
-            2,
-            encoding={"levels": 6, "max_res": 64, "log2_table": 14},
-            batch=4096,
-            steps=1000,
-            stratified=True,
-        ),
+        # The finite-element solution of four dense Hermite levels to 32 cells (C1 bicubic,
+        # conforming for the plate) by CG on a three-node Gauss rule per cell: 7.6e-9 after 100
+        # steps (31 s on a shared core), against 6e-4 to 9e-4 in 20 s with Adam on an MLP.
+        suggested=galerkin_defaults(2, 32),
     )
