@@ -10,7 +10,15 @@ components once. Every tensor is one-dimensional over the block's points, so no 
 change of register layout.
 
 The backward kernel revisits the same corners, contracts the incoming ``(K, B, La, F)`` gradient
-with the same weights and adds it to the table rows with atomics.
+with the same weights and adds it to the table rows with atomics. On a coarse level many points
+of a block share a row, and their atomics on one address serialise, so the kernel pre-reduces:
+for each corner it finds the lowest and highest row over the block's active points (two
+reductions); when no active point holds a third row, it adds the block's sum of each row's
+contributions with one atomic per row (per coefficient and feature) instead of one per point.
+Other blocks keep one atomic per point. Points that arrive sorted by cell (for instance along a
+Morton curve, :func:`smoothgrid.kernels.ordering.cell_order`) make most blocks of the coarse
+levels take the pre-reduced path; the kernel itself sorts nothing, and any order of the points
+gives the same gradient up to the order of the floating-point additions.
 
 The components a call needs are a compile-time spec (see :func:`component_spec`): for each
 component, up to ``NT`` derivative multi-indices whose weights are summed (one for the value,
@@ -351,7 +359,9 @@ def backward_kernel(
     """Add ``sum_c w_c * grad_out[c]`` to ``grad_table (R, M, F)`` at every corner's row.
 
     Same arguments as :func:`forward_kernel`, with ``grad_out (K, B, LA, F)`` in place of the
-    table and output.
+    table and output. Per corner, a block whose active points meet at most two rows adds one
+    pre-reduced ``(BLOCK,)`` sum per row, coefficient and feature (scalar atomics); a block that
+    meets more adds one atomic per point.
     """
     lvl = tl.program_id(1)
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)  # (BLOCK,) as in forward_kernel
@@ -365,14 +375,31 @@ def backward_kernel(
         for f in tl.static_range(F):
             ptr = grad_out_ptr + c * B * LA * F + out_rows + f
             grads = grads + (tl.load(ptr, mask=mask, other=0.0).to(ts[0].dtype),)
+    out_type = grad_table_ptr.dtype.element_ty
     for corner in tl.static_range(2**DIM):
         row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC, PRIMES)
+        # The block's lowest and highest row of this corner over its active lanes (every
+        # program has at least one: its first point is below B), and whether any active lane
+        # holds a third row. Scalars, uniform over the block.
+        hi = tl.max(tl.where(mask, row, -1), axis=0)
+        lo = tl.min(tl.where(mask, row, hi), axis=0)
+        at_lo = mask & (row == lo)
+        at_hi = mask & (row == hi) & (hi != lo)
+        others = tl.max((mask & (row != lo) & (row != hi)).to(tl.int32), axis=0)
         for m in tl.static_range(M):
             weights = _weights(ts, scales, level_scale, corner, m, SPEC, K, NT, DIM, STEP)
             for f in tl.static_range(F):
                 total = weights[0] * grads[f]
                 for c in tl.static_range(1, K):
                     total += weights[c] * grads[c * F + f]
-                ptr = grad_table_ptr + (row * M + m) * F + f
-                value = total.to(grad_table_ptr.dtype.element_ty)
-                tl.atomic_add(ptr, value, mask=mask, sem="relaxed")
+                if others == 0:
+                    # At most two rows (a coarse level, coherent points): one atomic per row
+                    # with the block's sum instead of one per point.
+                    lo_sum = tl.sum(tl.where(at_lo, total, 0.0), axis=0).to(out_type)
+                    tl.atomic_add(grad_table_ptr + (lo * M + m) * F + f, lo_sum, sem="relaxed")
+                    if hi != lo:
+                        hi_sum = tl.sum(tl.where(at_hi, total, 0.0), axis=0).to(out_type)
+                        tl.atomic_add(grad_table_ptr + (hi * M + m) * F + f, hi_sum, sem="relaxed")
+                else:
+                    ptr = grad_table_ptr + (row * M + m) * F + f
+                    tl.atomic_add(ptr, total.to(out_type), mask=mask, sem="relaxed")
