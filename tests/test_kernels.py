@@ -263,3 +263,96 @@ def test_hash_primes_reach_the_kernel(gen):
     ]
     assert torch.allclose(outs[0][0, :, 0], reference[0, :, level], atol=1e-6)
     assert not torch.allclose(outs[0], outs[1])
+
+
+# ------------------------------------------------- the backward's block pre-reduction
+# Points in [0.32, 0.43]^d of the box [-1, 2]^d lie in one cell of every level (cells 1, 2 and 5
+# of 3, 6 and 12 cells per axis), so every block meets one row per corner and level.
+ONE_CELL = (0.32, 0.43)
+
+# Per dimension: points (two or one full blocks of 128 and a partial one) and levels. In 3D two
+# levels (3 and 6 cells: 64 dense vertices, then hashed) keep the interpreter's time down.
+SIZES = {2: (300, {}), 3: (150, {"levels": 2, "max_res": 6})}
+
+
+def _points(arrangement: str, n: int, dim: int, gen: torch.Generator) -> torch.Tensor:
+    """``(n, dim)`` float64 points in the box ``[-1, 2]^dim``: random, random then Morton-sorted
+    on a ``16^dim`` grid, or random in one cell of every level (:data:`ONE_CELL`)."""
+    from smoothgrid.kernels.ordering import cell_order
+
+    u = torch.rand(n, dim, generator=gen, dtype=torch.float64)
+    if arrangement == "one_cell":
+        lo, hi = ONE_CELL
+        return lo + (hi - lo) * u
+    if arrangement == "morton":
+        u = u[cell_order(u, 16)]
+    return u * 3 - 1
+
+
+@pytest.mark.parametrize("arrangement", ["random", "morton", "one_cell"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("dim", [2, 3])
+def test_pre_reduced_table_gradient_matches_reference(arrangement, dtype, dim, gen):
+    """Dense (coarse) and hashed (fine) Hermite levels; the last block is partial, and its
+    masked-out lanes must not spoil the block's rows."""
+    n, options = SIZES[dim]
+    reference, kernel = _pair("hermite", dim, gen, **options)
+    layout = kernel.layouts[0]
+    assert layout.dense[0] and not layout.dense[-1]
+    if dtype == torch.float64:
+        kernel.double()
+        with torch.no_grad():
+            kernel.tables[0].copy_(reference.tables[0])
+    x = _points(arrangement, n, dim, gen).to(DEVICE)
+    jets = (reference.jet(x), kernel.jet(x.to(dtype)))
+    # A loss that weighs every point's value and Laplacian differently.
+    w_value = torch.rand(jets[0].value.shape, generator=gen, dtype=torch.float64).to(DEVICE)
+    w_lap = torch.rand(jets[0].lap.shape, generator=gen, dtype=torch.float64).to(DEVICE)
+    for jet in jets:
+        t = jet.value.dtype
+        ((jet.value * w_value.to(t)).sum() + (jet.lap * w_lap.to(t)).sum()).backward()
+    grad_ref, grad_ker = reference.tables[0].grad, kernel.tables[0].grad
+    assert grad_ker.dtype == dtype
+    assert (grad_ref != 0).sum() >= 2**dim  # the rows of one cell at least
+    assert _rel(grad_ker, grad_ref) <= (TOL if dtype == torch.float32 else 1e-12)
+
+
+def _count_atomics(monkeypatch) -> list[int]:
+    """Patch Triton's interpreter to count the active lanes of every atomic it performs."""
+    interpreter = pytest.importorskip("triton.runtime.interpreter")
+    builder = getattr(interpreter, "InterpreterBuilder", None)
+    if not kernels.interpreted() or not hasattr(builder, "create_atomic_rmw"):
+        pytest.skip("counts atomics through Triton's interpreter")
+    original = builder.create_atomic_rmw
+    count = [0]
+
+    def counted(self, rmw_op, ptr, val, mask, sem, scope):
+        count[0] += int(mask.data.sum())
+        return original(self, rmw_op, ptr, val, mask, sem, scope)
+
+    monkeypatch.setattr(builder, "create_atomic_rmw", counted)
+    return count
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_coherent_blocks_add_one_atomic_per_row(dim, gen, monkeypatch):
+    """In one cell of every level a block adds one atomic per level, corner, coefficient and
+    feature; in two cells at most two; random points one per point and corner on the finest
+    level at least."""
+    count = _count_atomics(monkeypatch)
+    n, options = SIZES[dim]
+    _, kernel = _pair("hermite", dim, gen, **options)
+    blocks, levels, features = -(-n // 128), kernel.levels, 2
+    per_row = blocks * levels * 2**dim * 2**dim * features  # corners x coefficients
+
+    def atomics(x: torch.Tensor) -> int:
+        count[0] = 0
+        kernel.jet(x.float().to(DEVICE), order=0).value.sum().backward()
+        return count[0]
+
+    one = _points("one_cell", n, dim, gen)
+    assert atomics(one) == per_row
+    two = one.clone()
+    two[::2, 0] += 0.25  # half the points one finest cell (0.25) up on axis 0: two rows
+    assert per_row < atomics(two) <= 2 * per_row
+    assert atomics(_points("random", n, dim, gen)) > n * 2**dim * 2**dim * features
