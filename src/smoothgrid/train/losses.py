@@ -9,6 +9,7 @@ from torch import Tensor
 
 from ..field import Field
 from ..jet import Jet
+from ..kernels.ordering import cell_order
 from .sampling import (
     causal_weights,
     rad_probabilities,
@@ -17,7 +18,7 @@ from .sampling import (
 )
 from .settings import Points, SettingsError
 
-__all__ = ["Objective", "condition_names", "POOL"]
+__all__ = ["Objective", "condition_names", "morton_sorted", "POOL"]
 
 Samples = dict[str, dict[str, Tensor]]
 """Term name -> the batch it is evaluated on (``{"x": (n, d), ...}``); with RAD also
@@ -27,6 +28,22 @@ POOL = "_rad_pool"
 """The entry of :data:`Samples` holding RAD's pool: ``x (P, d)``, draw probabilities ``p (P,)``
 and the ``step (1,)`` it was scored at. It lives with the batch, so checkpoints keep it; its
 name starts with ``_``, so a CUDA graph leaves it out of its per-step copies."""
+
+
+def morton_sorted(x: Tensor) -> Tensor:
+    """``x (n, d)`` sorted along the Morton curve of a grid on its own bounding box.
+
+    The grid has ``256^d`` cells for ``d <= 2`` and ``64^d`` for ``d`` in 3..4
+    (:func:`smoothgrid.kernels.ordering.cell_order`): consecutive points mostly share a cell of
+    every coarser grid too, so the blocks of a GPU kernel meet few rows of a coarse level.
+
+    Returns:
+        ``(n, d)``: the same points (the same tensor values, permuted).
+    """
+    dim = x.shape[1]
+    lo, hi = x.amin(dim=0), x.amax(dim=0)
+    unit = (x - lo) / (hi - lo).clamp_min(torch.finfo(x.dtype).tiny)
+    return x[cell_order(unit, 256 if dim <= 2 else 64)]
 
 
 def condition_names(conditions) -> list[str]:
@@ -67,7 +84,11 @@ class Objective:
     ``mean_i w_i L_i`` over ``causal_chunks`` time slices (:func:`.sampling.causal_weights`,
     the ``w`` from the sum of the residual terms). With ``time_weight = p > 0`` each residual
     point's square is first multiplied by ``(p + 1) ((t1 - t) / (t1 - t0))^p``
-    (:func:`.sampling.remaining_time_weights`).
+    (:func:`.sampling.remaining_time_weights`). With ``order="morton"`` the random interior
+    batch (uniform, stratified or RAD's draw from its pool; not the fixed quadrature points) is
+    sorted along a Morton curve (:func:`morton_sorted`) after it is drawn: the same points and
+    the same loss up to the order of its additions, but a GPU kernel's table gradient then
+    pre-reduces most blocks of the coarse levels.
 
     Args:
         problem: a :class:`~smoothgrid.problems.base.Problem`.
@@ -98,6 +119,12 @@ class Objective:
                     f"{name}={value!r} needs a time-dependent problem (a SpaceTime domain); "
                     f"problem {problem.name!r} has none"
                 )
+        dim = getattr(problem.domain, "dim", None)
+        if points.order and dim is not None and dim > 4:
+            raise SettingsError(
+                f"order={points.order!r} covers 1 to 4 dimensions; problem {problem.name!r} has "
+                f"{dim}"
+            )
         if points.quadrature and share > 1:
             raise SettingsError(
                 f"quadrature={points.quadrature} gives one fixed set of points; it does not "
@@ -182,6 +209,8 @@ class Objective:
             samples["residual"] = {"x": x, "w": w}
         else:
             x = domain.sample_interior(self.batch, stratified=self.points.stratified, **kw)
+        if self.points.order == "morton" and not self.points.quadrature:
+            x = morton_sorted(x)
         samples.setdefault("residual", {"x": x})
         for name, cond in self.conditions.items():
             samples[name] = cond.sample(domain, self.boundary_batch, **kw)
