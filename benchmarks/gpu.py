@@ -1,6 +1,6 @@
 """GPU speed of the fused encoding kernels against the PyTorch path, side by side in one process.
 
-Prints (and writes with ``--out``) three Markdown tables:
+Prints (and writes with ``--out``) four Markdown tables:
 
 1. **Encoding** throughput per encoding and dimension: the forward jet (value, gradient,
    Laplacian; ``linear``: value and gradient) and the backward to the table, wall ms of the eager
@@ -9,12 +9,18 @@ Prints (and writes with ``--out``) three Markdown tables:
    point moves (its coordinates, one table row per corner and level, read-modify-written by the
    backward's atomics, the jet written or its gradient read) over the device bandwidth measured
    by a copy in the same run.
-2. **Decoder** jet (2 x 64 tanh on the 32 features of 16 levels, value, gradient and
+2. **Point order** of the encoding kernels (Hermite 2D and 3D): the forward and backward on the
+   same random points in their drawn order and sorted along a Morton curve
+   (:func:`smoothgrid.train.losses.morton_sorted`, what ``order="morton"`` does to the interior
+   points): wall ms of both, the backward kernel's device time for both, the gain of the sorted
+   order, the sorted backward against the PyTorch backward of table 1, and the sort's own ms.
+   Sorted points let the backward pre-reduce its atomics on the coarse levels.
+3. **Decoder** jet (2 x 64 tanh on the 32 features of 16 levels, value, gradient and
    Laplacian) forward and backward: wall ms of :func:`smoothgrid.nn.mlp_jet` (PyTorch) and of
    the fused kernel :func:`smoothgrid.kernels.decoder.decoder_jet`, the kernels' device time and
    their fraction of the memory bound (the input jet read, the output and the saved
    pre-activations written; backward: those read, the input jet's gradient written).
-3. **Training step** (sample points, the field's jet, a Helmholtz-type residual, backward,
+4. **Training step** (sample points, the field's jet, a Helmholtz-type residual, backward,
    Adam) in ms at Hermite-NGP's sizes: 1e5 points, 2D and 3D, a small and a ~17M-parameter
    table, decoder 2x64 tanh (Adam fused on CUDA): the PyTorch path, the kernel, and the kernel
    with the whole step captured in a CUDA graph, with the decoder and loss compiled by
@@ -46,8 +52,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import smoothgrid as sg  # noqa: E402
 from smoothgrid import kernels  # noqa: E402
 from smoothgrid.nn import MLP, mlp_jet  # noqa: E402
+from smoothgrid.train.losses import morton_sorted  # noqa: E402
 from smoothgrid.train.optim import grid_decoder_adam  # noqa: E402
 
+ORDERED = [("hermite", 2, 2), ("hermite", 3, 2)]  # the point-order rows: (name, dim, order)
 ENCODINGS = [  # (name, dim, derivative order)
     ("hermite", 2, 2),
     ("hermite", 3, 2),
@@ -232,6 +240,30 @@ def encoding_row(name, dim, order, batch, rounds, device, peak) -> dict:
     return row
 
 
+def order_row(name, dim, order, batch, rounds, device) -> dict:
+    """The kernel's forward and backward on random points as drawn and Morton-sorted (wall ms,
+    and on CUDA the backward kernel's device ms), and the sort's own ms."""
+    row: dict = {"encoding": f"{name} {dim}D", "order": order}
+    if not _runs_kernels(device):
+        return row
+    try:
+        x = torch.rand(batch, dim, device=device)
+        row["sort_ms"] = _timed(lambda: morton_sorted(x), rounds, device)
+        enc = make_encoding(name, dim, "triton").to(device)
+        for key, points in (("random", x), ("morton", morton_sorted(x))):
+            forward, backward = _forward_backward(enc, points, order)
+            row[f"{key}_fwd_ms"] = _timed(forward, rounds, device)
+            row[f"{key}_bwd_ms"] = _timed(backward, rounds, device)
+            if device.type == "cuda":
+                row[f"device_{key}_bwd_ms"] = _device_ms(backward, "backward_kernel", rounds)
+        row["gain_bwd"] = row["random_bwd_ms"] / row["morton_bwd_ms"]
+    except Exception as err:  # a failed row is reported, the others still run
+        row["triton_error"] = f"{type(err).__name__}: {str(err)[:120]}"
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    return row
+
+
 def _source(x: torch.Tensor) -> torch.Tensor:
     return torch.sin(4 * torch.pi * x[:, :1])
 
@@ -400,6 +432,16 @@ def main() -> None:
             if f"triton_{kind}_ms" in row:
                 row[f"speedup_{kind}"] = row[f"torch_{kind}_ms"] / row[f"triton_{kind}_ms"]
                 row[f"mpts_{kind}"] = args.batch / row[f"triton_{kind}_ms"] / 1e3
+    order_rows = []
+    for n, d, o in ORDERED:
+        if args.encodings is not None and n not in args.encodings:
+            continue
+        row = order_row(n, d, o, args.batch, args.rounds, device)
+        torch_row = [r for r in enc_rows if r["encoding"] == row["encoding"]]
+        if torch_row and "torch_bwd_ms" in torch_row[0] and "morton_bwd_ms" in row:
+            row["speedup_bwd"] = torch_row[0]["torch_bwd_ms"] / row["morton_bwd_ms"]
+        order_rows.append(row)
+        print(order_rows[-1], flush=True)
     decoder_rows = []
     for d in (2, 3):
         decoder_rows.append(decoder_row(d, args.batch, args.rounds, device, peak))
@@ -427,6 +469,21 @@ def main() -> None:
                     ("kernel bwd Mpts/s", "mpts_bwd", ".0f"),
                     ("bwd kernel-only ms", "device_bwd_ms", ".3f"),
                     ("bwd of bound", "bound_bwd", ".0%"),
+                ],
+            ),
+            _table(
+                order_rows,
+                [
+                    ("encoding", "encoding", ""),
+                    ("random fwd ms", "random_fwd_ms", ".3f"),
+                    ("Morton fwd ms", "morton_fwd_ms", ".3f"),
+                    ("random bwd ms", "random_bwd_ms", ".3f"),
+                    ("Morton bwd ms", "morton_bwd_ms", ".3f"),
+                    ("Morton bwd gain", "gain_bwd", ".2f"),
+                    ("Morton bwd x torch", "speedup_bwd", ".1f"),
+                    ("random bwd kernel-only ms", "device_random_bwd_ms", ".3f"),
+                    ("Morton bwd kernel-only ms", "device_morton_bwd_ms", ".3f"),
+                    ("sort ms", "sort_ms", ".3f"),
                 ],
             ),
             _table(
