@@ -266,9 +266,11 @@ def test_hash_primes_reach_the_kernel(gen):
 
 
 # ------------------------------------------------- the backward's block pre-reduction
-# Points in [0.32, 0.43]^d of the box [-1, 2]^d lie in one cell of every level (cells 1, 2 and 5
-# of 3, 6 and 12 cells per axis), so every block meets one row per corner and level.
-ONE_CELL = (0.32, 0.43)
+# Points in [-0.98, -0.8]^d of the box [-1, 2]^d lie in one cell of every level, cell 0 (of 3, 6
+# and 12 cells per axis), so each corner of a block meets one row per level; cell 0 is also
+# where the kernel's masked loads (zeros) land, so a run that ends the batch must be closed by
+# the batch's end, not by a change of row.
+ONE_CELL = (-0.98, -0.8)
 
 # Per dimension: points (two or one full blocks of 128 and a partial one) and levels. In 3D two
 # levels (3 and 6 cells: 64 dense vertices, then hashed) keep the interpreter's time down.
@@ -276,25 +278,40 @@ SIZES = {2: (300, {}), 3: (150, {"levels": 2, "max_res": 6})}
 
 
 def _points(arrangement: str, n: int, dim: int, gen: torch.Generator) -> torch.Tensor:
-    """``(n, dim)`` float64 points in the box ``[-1, 2]^dim``: random, random then Morton-sorted
-    on a ``16^dim`` grid, or random in one cell of every level (:data:`ONE_CELL`)."""
+    """``(n, dim)`` float64 points in the box ``[-1, 2]^dim``: random; random then Morton-sorted
+    on a ``16^dim`` grid; random in one cell of every level (:data:`ONE_CELL`); or in runs of 5
+    points that cycle through three finest cells along axis 0 (rows left and met again)."""
     from smoothgrid.kernels.ordering import cell_order
 
     u = torch.rand(n, dim, generator=gen, dtype=torch.float64)
-    if arrangement == "one_cell":
+    if arrangement in ("one_cell", "runs"):
         lo, hi = ONE_CELL
-        return lo + (hi - lo) * u
+        x = lo + (hi - lo) * u
+        if arrangement == "runs":
+            x[:, 0] += 0.25 * ((torch.arange(n) // 5) % 3)
+        return x
     if arrangement == "morton":
         u = u[cell_order(u, 16)]
     return u * 3 - 1
 
 
-@pytest.mark.parametrize("arrangement", ["random", "morton", "one_cell"])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("dim", [2, 3])
-def test_pre_reduced_table_gradient_matches_reference(arrangement, dtype, dim, gen):
+# (dim, dtype, arrangement): every arrangement of the brief in both dimensions and precisions,
+# and the runs that leave a row and meet it again once in each.
+PRE_REDUCED = [
+    pytest.param(dim, dtype, arrangement, id=f"{dim}D-{str(dtype)[-7:]}-{arrangement}")
+    for dim in (2, 3)
+    for dtype in (torch.float32, torch.float64)
+    for arrangement in ("random", "morton", "one_cell")
+] + [
+    pytest.param(2, torch.float32, "runs", id="2D-float32-runs"),
+    pytest.param(3, torch.float64, "runs", id="3D-float64-runs"),
+]
+
+
+@pytest.mark.parametrize("dim,dtype,arrangement", PRE_REDUCED)
+def test_pre_reduced_table_gradient_matches_reference(dim, dtype, arrangement, gen):
     """Dense (coarse) and hashed (fine) Hermite levels; the last block is partial, and its
-    masked-out lanes must not spoil the block's rows."""
+    masked-out lanes must not join the last run."""
     n, options = SIZES[dim]
     reference, kernel = _pair("hermite", dim, gen, **options)
     layout = kernel.layouts[0]
@@ -334,16 +351,17 @@ def _count_atomics(monkeypatch) -> list[int]:
     return count
 
 
-@pytest.mark.parametrize("dim", [2, 3])
-def test_coherent_blocks_add_one_atomic_per_row(dim, gen, monkeypatch):
-    """In one cell of every level a block adds one atomic per level, corner, coefficient and
-    feature; in two cells at most two; random points one per point and corner on the finest
-    level at least."""
+def test_runs_of_points_on_one_row_add_one_atomic(gen, monkeypatch):
+    """Per level, corner, coefficient and feature a block adds one atomic per run of points on
+    one row (at most ``kernels._RUNS`` runs), else one per point; ``_RUNS = 0`` always one per
+    point. (2D: the counts do not depend on the dimension, the interpreter's time does.)"""
     count = _count_atomics(monkeypatch)
+    dim = 2
     n, options = SIZES[dim]
     _, kernel = _pair("hermite", dim, gen, **options)
     blocks, levels, features = -(-n // 128), kernel.levels, 2
-    per_row = blocks * levels * 2**dim * 2**dim * features  # corners x coefficients
+    per_run = levels * 2**dim * 2**dim * features  # corners x coefficients
+    per_point = n * per_run
 
     def atomics(x: torch.Tensor) -> int:
         count[0] = 0
@@ -351,8 +369,12 @@ def test_coherent_blocks_add_one_atomic_per_row(dim, gen, monkeypatch):
         return count[0]
 
     one = _points("one_cell", n, dim, gen)
-    assert atomics(one) == per_row
-    two = one.clone()
-    two[::2, 0] += 0.25  # half the points one finest cell (0.25) up on axis 0: two rows
-    assert per_row < atomics(two) <= 2 * per_row
-    assert atomics(_points("random", n, dim, gen)) > n * 2**dim * 2**dim * features
+    assert atomics(one) == blocks * per_run
+    halves = one.clone()
+    halves[n // 2 :, 0] += 0.25  # the second half one finest cell up: a block meets two runs
+    assert blocks * per_run < atomics(halves) <= (blocks + 1) * per_run
+    runs = atomics(_points("runs", n, dim, gen))  # about 26 runs per block on the finest level
+    assert 2 * blocks * per_run < runs < per_point // 3
+    assert atomics(_points("random", n, dim, gen)) > per_point // 2
+    monkeypatch.setattr(kernels, "_RUNS", 0)
+    assert atomics(one) == per_point

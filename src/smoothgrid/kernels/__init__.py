@@ -51,6 +51,11 @@ STEPS = ("linear", "smoothstep", "cosine", "quintic", "hermite")
 _BLOCK = 128
 """Points per program."""
 
+_RUNS = _BLOCK // 4
+"""Most runs (consecutive points on one table row, per corner) a block of the table-gradient
+kernel pre-reduces with a segmented scan; a block with more adds one atomic per point, and 0
+turns the pre-reduction off (for measurements). Read at each backward call."""
+
 _COLUMNS = 8
 """Columns of the per-level tensors (3 + up to 3 axes, padded)."""
 
@@ -183,6 +188,7 @@ class _EncodeJet(torch.autograd.Function):
             La,
             **ctx.meta,
             BLOCK=_BLOCK,
+            RUNS=_RUNS,
         )
         return grad_table.to(ctx.table_dtype), None, None, None, None
 

@@ -1,10 +1,11 @@
 """Orders of points that make a kernel's blocks coherent (pure PyTorch, no Triton).
 
 The table-gradient kernel (:func:`smoothgrid.kernels.tensor_product.backward_kernel`) adds one
-atomic per row a block of points meets when the block meets at most two rows, and one per point
-otherwise. Points in random order meet many cells per block; points sorted by cell along a
-Morton (Z-order) curve meet few, so on coarse levels most blocks take the cheap path. Sorting
-changes no sum a loss takes over the points, only the order of the floating-point additions.
+atomic per run of consecutive points on one table row when a block of points has few runs, and
+one per point otherwise. Points in random order make runs of one point; points sorted by cell
+along a Morton (Z-order) curve make long runs on the coarse levels, so there the kernel adds
+few atomics. Sorting changes no sum a loss takes over the points, only the order of the
+floating-point additions.
 """
 
 from __future__ import annotations

@@ -11,14 +11,16 @@ change of register layout.
 
 The backward kernel revisits the same corners, contracts the incoming ``(K, B, La, F)`` gradient
 with the same weights and adds it to the table rows with atomics. On a coarse level many points
-of a block share a row, and their atomics on one address serialise, so the kernel pre-reduces:
-for each corner it finds the lowest and highest row over the block's active points (two
-reductions); when no active point holds a third row, it adds the block's sum of each row's
-contributions with one atomic per row (per coefficient and feature) instead of one per point.
-Other blocks keep one atomic per point. Points that arrive sorted by cell (for instance along a
-Morton curve, :func:`smoothgrid.kernels.ordering.cell_order`) make most blocks of the coarse
-levels take the pre-reduced path; the kernel itself sorts nothing, and any order of the points
-gives the same gradient up to the order of the floating-point additions.
+share a row, and atomics on one address serialise, so the kernel pre-reduces: for each corner
+it splits the block's points into runs of consecutive points on one row (comparing each point's
+row with its neighbours' in the batch, whose cells it recomputes) and, when there are at most
+``RUNS`` runs, sums each run with a segmented scan (``tl.associative_scan``) and adds the sum
+with one atomic from the run's last point, per coefficient and feature; a block with more runs
+(a fine level, or points in random order) adds one atomic per point. Points that arrive sorted
+by cell (for instance along a Morton curve, :func:`smoothgrid.kernels.ordering.cell_order`, or
+``Points.order="morton"`` in training) form long runs on the coarse levels; the kernel itself
+sorts nothing, and every order of the points gives the same gradient up to the order of the
+floating-point additions.
 
 The components a call needs are a compile-time spec (see :func:`component_spec`): for each
 component, up to ``NT`` derivative multi-indices whose weights are summed (one for the value,
@@ -337,6 +339,12 @@ def forward_kernel(
 
 
 @triton.jit
+def _segmented_add(head_a, sum_a, head_b, sum_b):
+    """Combine of a segmented sum scan: ``(head, sum)`` pairs, a head starting a new run."""
+    return head_a | head_b, tl.where(head_b != 0, sum_b, sum_a + sum_b)
+
+
+@triton.jit
 def backward_kernel(
     unit_ptr,
     grad_out_ptr,
@@ -355,20 +363,33 @@ def backward_kernel(
     PERIODIC: tl.constexpr,
     PRIMES: tl.constexpr,
     BLOCK: tl.constexpr,
+    RUNS: tl.constexpr,
 ):
     """Add ``sum_c w_c * grad_out[c]`` to ``grad_table (R, M, F)`` at every corner's row.
 
     Same arguments as :func:`forward_kernel`, with ``grad_out (K, B, LA, F)`` in place of the
-    table and output. Per corner, a block whose active points meet at most two rows adds one
-    pre-reduced ``(BLOCK,)`` sum per row, coefficient and feature (scalar atomics); a block that
-    meets more adds one atomic per point.
+    table and output. Per corner, a block whose active points form at most ``RUNS`` runs of
+    consecutive points on one row (``1 <= RUNS``) sums each run with a segmented scan and adds
+    it with one atomic, from the run's last point; a block with more runs, or any block when
+    ``RUNS == 0``, adds one atomic per point.
     """
     lvl = tl.program_id(1)
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)  # (BLOCK,) as in forward_kernel
+    lanes = tl.arange(0, BLOCK)
+    offs = tl.program_id(0) * BLOCK + lanes  # (BLOCK,) as in forward_kernel
     mask = offs < B
     cells, ts, scales, level_scale = _level_geometry(
         unit_ptr, level_f_ptr, level_i_ptr, offs, mask, lvl, DIM
     )
+    if RUNS > 0:
+        # The cells of each lane's neighbours in the batch, for the runs' ends (a lane without
+        # a neighbour in the block is an end; its neighbour's cells are never read).
+        before = _level_geometry(
+            unit_ptr, level_f_ptr, level_i_ptr, offs - 1, mask & (lanes > 0), lvl, DIM
+        )[0]
+        after = _level_geometry(
+            unit_ptr, level_f_ptr, level_i_ptr, offs + 1, (offs + 1 < B) & (lanes < BLOCK - 1),
+            lvl, DIM,
+        )[0]  # fmt: skip
     out_rows = (offs.to(tl.int64) * LA + lvl) * F
     grads = ()  # grads[c * F + f]
     for c in tl.static_range(K):
@@ -378,28 +399,28 @@ def backward_kernel(
     out_type = grad_table_ptr.dtype.element_ty
     for corner in tl.static_range(2**DIM):
         row = _corner_row(cells, level_i_ptr, lvl, corner, DIM, PERIODIC, PRIMES)
-        # The block's lowest and highest row of this corner over its active lanes (every
-        # program has at least one: its first point is below B), and whether any active lane
-        # holds a third row. Scalars, uniform over the block.
-        hi = tl.max(tl.where(mask, row, -1), axis=0)
-        lo = tl.min(tl.where(mask, row, hi), axis=0)
-        at_lo = mask & (row == lo)
-        at_hi = mask & (row == hi) & (hi != lo)
-        others = tl.max((mask & (row != lo) & (row != hi)).to(tl.int32), axis=0)
+        if RUNS > 0:
+            # Runs of consecutive lanes on one row: a head starts one, a tail ends one. The
+            # last active lane is a tail (masked lanes follow every active one).
+            row_before = _corner_row(before, level_i_ptr, lvl, corner, DIM, PERIODIC, PRIMES)
+            row_after = _corner_row(after, level_i_ptr, lvl, corner, DIM, PERIODIC, PRIMES)
+            head = ((lanes == 0) | (row != row_before)).to(tl.int32)
+            tail = mask & ((lanes == BLOCK - 1) | (offs + 1 >= B) | (row != row_after))
+            runs = tl.sum(tail.to(tl.int32), axis=0)  # a scalar, uniform over the block
         for m in tl.static_range(M):
             weights = _weights(ts, scales, level_scale, corner, m, SPEC, K, NT, DIM, STEP)
             for f in tl.static_range(F):
                 total = weights[0] * grads[f]
                 for c in tl.static_range(1, K):
                     total += weights[c] * grads[c * F + f]
-                if others == 0:
-                    # At most two rows (a coarse level, coherent points): one atomic per row
-                    # with the block's sum instead of one per point.
-                    lo_sum = tl.sum(tl.where(at_lo, total, 0.0), axis=0).to(out_type)
-                    tl.atomic_add(grad_table_ptr + (lo * M + m) * F + f, lo_sum, sem="relaxed")
-                    if hi != lo:
-                        hi_sum = tl.sum(tl.where(at_hi, total, 0.0), axis=0).to(out_type)
-                        tl.atomic_add(grad_table_ptr + (hi * M + m) * F + f, hi_sum, sem="relaxed")
+                ptr = grad_table_ptr + (row * M + m) * F + f
+                if RUNS > 0:
+                    if runs <= RUNS:
+                        # Few runs (a coarse level, points sorted by cell): each run's sum,
+                        # accumulated up to its tail, with one atomic instead of one per point.
+                        _, sums = tl.associative_scan((head, total), 0, _segmented_add)
+                        tl.atomic_add(ptr, sums.to(out_type), mask=tail, sem="relaxed")
+                    else:
+                        tl.atomic_add(ptr, total.to(out_type), mask=mask, sem="relaxed")
                 else:
-                    ptr = grad_table_ptr + (row * M + m) * F + f
                     tl.atomic_add(ptr, total.to(out_type), mask=mask, sem="relaxed")

@@ -35,7 +35,8 @@ def morton_sorted(x: Tensor) -> Tensor:
 
     The grid has ``256^d`` cells for ``d <= 2`` and ``64^d`` for ``d`` in 3..4
     (:func:`smoothgrid.kernels.ordering.cell_order`): consecutive points mostly share a cell of
-    every coarser grid too, so the blocks of a GPU kernel meet few rows of a coarse level.
+    every coarser grid too, so a GPU kernel's table gradient meets long runs of points on one
+    row of a coarse level and adds one atomic per run.
 
     Returns:
         ``(n, d)``: the same points (the same tensor values, permuted).
@@ -88,7 +89,7 @@ class Objective:
     batch (uniform, stratified or RAD's draw from its pool; not the fixed quadrature points) is
     sorted along a Morton curve (:func:`morton_sorted`) after it is drawn: the same points and
     the same loss up to the order of its additions, but a GPU kernel's table gradient then
-    pre-reduces most blocks of the coarse levels.
+    pre-reduces the points' long runs on the coarse levels.
 
     Args:
         problem: a :class:`~smoothgrid.problems.base.Problem`.
