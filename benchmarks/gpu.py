@@ -10,11 +10,11 @@ Prints (and writes with ``--out``) four Markdown tables:
    backward's atomics, the jet written or its gradient read) over the device bandwidth measured
    by a copy in the same run.
 2. **Point order** of the encoding kernels (Hermite 2D and 3D): the forward and backward on the
-   same random points in their drawn order and sorted along a Morton curve
+   same random points as drawn and sorted along a Morton curve
    (:func:`smoothgrid.train.losses.morton_sorted`, what ``order="morton"`` does to the interior
-   points): wall ms of both, the backward kernel's device time for both, the gain of the sorted
-   order, the sorted backward against the PyTorch backward of table 1, and the sort's own ms.
-   Sorted points let the backward pre-reduce its atomics on the coarse levels.
+   points), each with the backward's pre-reduction of runs of points on one table row and
+   without it (``kernels._RUNS = 0``, one atomic per point): wall ms, the backward against the
+   PyTorch backward of table 1, the backward kernel's device time, and the sort's own ms.
 3. **Decoder** jet (2 x 64 tanh on the 32 features of 16 levels, value, gradient and
    Laplacian) forward and backward: wall ms of :func:`smoothgrid.nn.mlp_jet` (PyTorch) and of
    the fused kernel :func:`smoothgrid.kernels.decoder.decoder_jet`, the kernels' device time and
@@ -240,28 +240,38 @@ def encoding_row(name, dim, order, batch, rounds, device, peak) -> dict:
     return row
 
 
-def order_row(name, dim, order, batch, rounds, device) -> dict:
-    """The kernel's forward and backward on random points as drawn and Morton-sorted (wall ms,
-    and on CUDA the backward kernel's device ms), and the sort's own ms."""
-    row: dict = {"encoding": f"{name} {dim}D", "order": order}
+def order_rows(name, dim, order, batch, rounds, device) -> list[dict]:
+    """The kernels on the same random points as drawn and Morton-sorted, the backward with its
+    pre-reduction of runs and without (``kernels._RUNS = 0``): wall ms of the forward and the
+    backward, on CUDA the backward kernel's device ms, and the sort's own ms."""
+    label = f"{name} {dim}D"
     if not _runs_kernels(device):
-        return row
-    try:
-        x = torch.rand(batch, dim, device=device)
-        row["sort_ms"] = _timed(lambda: morton_sorted(x), rounds, device)
-        enc = make_encoding(name, dim, "triton").to(device)
-        for key, points in (("random", x), ("morton", morton_sorted(x))):
-            forward, backward = _forward_backward(enc, points, order)
-            row[f"{key}_fwd_ms"] = _timed(forward, rounds, device)
-            row[f"{key}_bwd_ms"] = _timed(backward, rounds, device)
+        return []
+    rows = []
+    x = torch.rand(batch, dim, device=device)
+    sort_ms = _timed(lambda: morton_sorted(x), rounds, device)
+    enc = make_encoding(name, dim, "triton").to(device)
+    runs = kernels._RUNS
+    for points, unit in (("random", x), ("Morton", morton_sorted(x))):
+        for pre in (True, False):
+            row: dict = {"encoding": label, "points": points, "pre": "yes" if pre else "no"}
+            if points == "Morton":
+                row["sort_ms"] = sort_ms
+            kernels._RUNS = runs if pre else 0
+            try:
+                forward, backward = _forward_backward(enc, unit, order)
+                row["fwd_ms"] = _timed(forward, rounds, device)
+                row["bwd_ms"] = _timed(backward, rounds, device)
+                if device.type == "cuda":
+                    row["device_bwd_ms"] = _device_ms(backward, "backward_kernel", rounds)
+            except Exception as err:  # a failed row is reported, the others still run
+                row["triton_error"] = f"{type(err).__name__}: {str(err)[:120]}"
+            finally:
+                kernels._RUNS = runs
+            rows.append(row)
             if device.type == "cuda":
-                row[f"device_{key}_bwd_ms"] = _device_ms(backward, "backward_kernel", rounds)
-        row["gain_bwd"] = row["random_bwd_ms"] / row["morton_bwd_ms"]
-    except Exception as err:  # a failed row is reported, the others still run
-        row["triton_error"] = f"{type(err).__name__}: {str(err)[:120]}"
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-    return row
+                torch.cuda.empty_cache()
+    return rows
 
 
 def _source(x: torch.Tensor) -> torch.Tensor:
@@ -432,16 +442,16 @@ def main() -> None:
             if f"triton_{kind}_ms" in row:
                 row[f"speedup_{kind}"] = row[f"torch_{kind}_ms"] / row[f"triton_{kind}_ms"]
                 row[f"mpts_{kind}"] = args.batch / row[f"triton_{kind}_ms"] / 1e3
-    order_rows = []
+    point_rows = []
     for n, d, o in ORDERED:
         if args.encodings is not None and n not in args.encodings:
             continue
-        row = order_row(n, d, o, args.batch, args.rounds, device)
-        torch_row = [r for r in enc_rows if r["encoding"] == row["encoding"]]
-        if torch_row and "torch_bwd_ms" in torch_row[0] and "morton_bwd_ms" in row:
-            row["speedup_bwd"] = torch_row[0]["torch_bwd_ms"] / row["morton_bwd_ms"]
-        order_rows.append(row)
-        print(order_rows[-1], flush=True)
+        torch_bwd = {r["encoding"]: r.get("torch_bwd_ms") for r in enc_rows}.get(f"{n} {d}D")
+        for row in order_rows(n, d, o, args.batch, args.rounds, device):
+            if torch_bwd is not None and "bwd_ms" in row:
+                row["speedup_bwd"] = torch_bwd / row["bwd_ms"]
+            point_rows.append(row)
+            print(row, flush=True)
     decoder_rows = []
     for d in (2, 3):
         decoder_rows.append(decoder_row(d, args.batch, args.rounds, device, peak))
@@ -472,17 +482,15 @@ def main() -> None:
                 ],
             ),
             _table(
-                order_rows,
+                point_rows,
                 [
                     ("encoding", "encoding", ""),
-                    ("random fwd ms", "random_fwd_ms", ".3f"),
-                    ("Morton fwd ms", "morton_fwd_ms", ".3f"),
-                    ("random bwd ms", "random_bwd_ms", ".3f"),
-                    ("Morton bwd ms", "morton_bwd_ms", ".3f"),
-                    ("Morton bwd gain", "gain_bwd", ".2f"),
-                    ("Morton bwd x torch", "speedup_bwd", ".1f"),
-                    ("random bwd kernel-only ms", "device_random_bwd_ms", ".3f"),
-                    ("Morton bwd kernel-only ms", "device_morton_bwd_ms", ".3f"),
+                    ("points", "points", ""),
+                    ("pre-reduced runs", "pre", ""),
+                    ("kernel fwd ms", "fwd_ms", ".3f"),
+                    ("kernel bwd ms", "bwd_ms", ".3f"),
+                    ("bwd x torch", "speedup_bwd", ".1f"),
+                    ("bwd kernel-only ms", "device_bwd_ms", ".3f"),
                     ("sort ms", "sort_ms", ".3f"),
                 ],
             ),
