@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
 import smoothgrid as sg
 from smoothgrid.geometry import Box
 from smoothgrid.kernels.ordering import cell_order, morton_codes
-from smoothgrid.problems import Dirichlet, Problem
+from smoothgrid.problems import Dirichlet, Problem, make
+from smoothgrid.train import solve
 from smoothgrid.train.losses import Objective, morton_sorted
 from smoothgrid.train.settings import Points, SettingsError
 
@@ -118,3 +121,23 @@ def test_morton_order_keeps_the_loss(options):
     assert torch.equal(drawn[drawn[:, 0].argsort()], sorted_[sorted_[:, 0].argsort()])  # same
     assert torch.equal(samples[0]["dirichlet"]["x"], samples[1]["dirichlet"]["x"])  # same draw
     torch.testing.assert_close(losses[1], losses[0], rtol=1e-12, atol=0.0)
+
+
+def test_solve_with_morton_order_trains_like_the_drawn_order():
+    """Through :func:`smoothgrid.solve`: the same points each step, so the same history up to
+    the rounding of the sums (float64)."""
+    problem = dataclasses.replace(make("poisson2d"), test_resolution=16)
+    histories = []
+    for order in (None, "morton"):
+        torch.manual_seed(0)
+        enc = sg.encodings.make("hermite", 2, levels=3, min_res=4, max_res=16, log2_table=10)
+        field = sg.Field(enc, hidden=(8,), out=1)
+        result = solve(
+            problem, field, steps=6, batch=300, eval_every=3, progress=False, order=order,
+            dtype="float64",
+        )  # fmt: skip
+        histories.append(result.history)
+    assert len(histories[0]) == len(histories[1]) >= 2
+    for drawn, sorted_ in zip(*histories):
+        assert sorted_["loss"] == pytest.approx(drawn["loss"], rel=1e-9)
+        assert sorted_["rel_l2"] == pytest.approx(drawn["rel_l2"], rel=1e-9)
