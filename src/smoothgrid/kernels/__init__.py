@@ -20,6 +20,11 @@ An encoding's ``impl`` option (the implementation) picks the path:
 
 The kernel computes no gradient with respect to the points: a call whose points require a
 gradient (pose refinement, ``derivatives="autograd"``) takes the PyTorch path.
+
+The table gradient adds one atomic per run of consecutive points on one table row when a block
+has few runs (see :mod:`smoothgrid.kernels.tensor_product`), so points sorted by cell
+(:func:`smoothgrid.kernels.ordering.cell_order`; in training ``Points.order="morton"``) make it
+cheaper on the coarse levels; the launcher sorts nothing.
 """
 
 from __future__ import annotations
