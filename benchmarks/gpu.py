@@ -251,7 +251,7 @@ def order_rows(name, dim, order, batch, rounds, device) -> list[dict]:
     x = torch.rand(batch, dim, device=device)
     sort_ms = _timed(lambda: morton_sorted(x), rounds, device)
     enc = make_encoding(name, dim, "triton").to(device)
-    runs = kernels._RUNS
+    runs, default = kernels._BLOCK // 4, kernels._RUNS
     for points, unit in (("random", x), ("Morton", morton_sorted(x))):
         for pre in (True, False):
             row: dict = {"encoding": label, "points": points, "pre": "yes" if pre else "no"}
@@ -267,7 +267,7 @@ def order_rows(name, dim, order, batch, rounds, device) -> list[dict]:
             except Exception as err:  # a failed row is reported, the others still run
                 row["triton_error"] = f"{type(err).__name__}: {str(err)[:120]}"
             finally:
-                kernels._RUNS = runs
+                kernels._RUNS = default
             rows.append(row)
             if device.type == "cuda":
                 torch.cuda.empty_cache()

@@ -308,8 +308,14 @@ PRE_REDUCED = [
 ]
 
 
+@pytest.fixture
+def pre_reduced(monkeypatch):
+    """The backward's pre-reduction on (off by default until a GPU has measured it)."""
+    monkeypatch.setattr(kernels, "_RUNS", kernels._BLOCK // 4)
+
+
 @pytest.mark.parametrize("dim,dtype,arrangement", PRE_REDUCED)
-def test_pre_reduced_table_gradient_matches_reference(dim, dtype, arrangement, gen):
+def test_pre_reduced_table_gradient_matches_reference(dim, dtype, arrangement, gen, pre_reduced):
     """Dense (coarse) and hashed (fine) Hermite levels; the last block is partial, and its
     masked-out lanes must not join the last run."""
     n, options = SIZES[dim]
@@ -351,7 +357,7 @@ def _count_atomics(monkeypatch) -> list[int]:
     return count
 
 
-def test_runs_of_points_on_one_row_add_one_atomic(gen, monkeypatch):
+def test_runs_of_points_on_one_row_add_one_atomic(gen, monkeypatch, pre_reduced):
     """Per level, corner, coefficient and feature a block adds one atomic per run of points on
     one row (at most ``kernels._RUNS`` runs), else one per point; ``_RUNS = 0`` always one per
     point. (2D: the counts do not depend on the dimension, the interpreter's time does.)"""

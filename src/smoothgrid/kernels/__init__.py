@@ -56,10 +56,12 @@ STEPS = ("linear", "smoothstep", "cosine", "quintic", "hermite")
 _BLOCK = 128
 """Points per program."""
 
-_RUNS = _BLOCK // 4
+_RUNS = 0
 """Most runs (consecutive points on one table row, per corner) a block of the table-gradient
-kernel pre-reduces with a segmented scan; a block with more adds one atomic per point, and 0
-turns the pre-reduction off (for measurements). Read at each backward call."""
+kernel pre-reduces with a segmented scan; a block with more adds one atomic per point. 0 (one
+atomic per point) until a GPU has measured the pre-reduction (``benchmarks/gpu.py``'s
+point-order rows set it to 32, ``BLOCK / 4``): it costs compile time and, on unsorted points,
+work that finds no runs. Read at each backward call."""
 
 _COLUMNS = 8
 """Columns of the per-level tensors (3 + up to 3 axes, padded)."""
