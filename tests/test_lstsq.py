@@ -147,17 +147,17 @@ def test_cgls_resume_continues_the_uninterrupted_run(tmp_path):
 
 def test_the_a10_residual_command_uses_least_squares():
     """``smoothgrid solve helmholtz2d --set problem.a1=10 --set problem.a2=10 --set
-    problem.formulation=residual`` builds a linear read-out on dense Hermite levels and solves
-    with CG on 4 stratified points per unknown; the (1, 4) default keeps Adam and its MLP."""
+    problem.formulation=residual`` builds a linear read-out on seven dense Hermite levels and
+    solves with CG over a three-node Gauss rule per finest cell; the (1, 4) default keeps Adam
+    and its MLP."""
     from smoothgrid.cli.config import build_config
     from smoothgrid.cli.solve import build_field
 
     sets = ["problem.a1=10", "problem.a2=10", "problem.formulation=residual"]
     problem, config = build_config("helmholtz2d", sets=sets)
-    assert (config["solver"], config["dtype"], config["stratified"]) == ("cgls", "float64", True)
+    assert (config["solver"], config["dtype"], config["quadrature"]) == ("cgls", "float64", 3)
     field = build_field(problem, config)
     assert len(field.decoder.layers) == 1  # one linear map: the read-out
-    unknowns = sum(p.numel() for p in field.encoding.parameters())
-    assert config["batch"] == 4 * unknowns == 357_600
+    assert field.encoding.resolutions[-1] == 256 and config["batch"] == 768**2
     _, default = build_config("helmholtz2d")
     assert default.get("solver", "adam") == "adam"
