@@ -225,13 +225,14 @@ def suggested_defaults(dim: int, **overrides: Any) -> dict:
     return out
 
 
-def galerkin_defaults(dim: int, finest: int, steps: int = 100) -> dict:
+def galerkin_defaults(dim: int, finest: int, steps: int = 100, min_res: int = 4) -> dict:
     """Settings for the finite-element solution of a convex quadratic energy: dense Hermite
-    levels ``4 -> finest`` cells (``finest`` a power of two), one feature each, a linear
-    read-out, CG (``solver="cg"``) in float64 on a three-node Gauss rule in every finest cell
-    (``(3 finest)^dim`` points), evaluated every 10 steps."""
-    levels = int(math.log2(finest // 4)) + 1
-    encoding = {"levels": levels, "features": 1, "min_res": 4, "max_res": finest,
+    levels ``min_res -> finest`` cells doubling from level to level (``finest / min_res`` a
+    power of two), one feature each, a linear read-out, CG (``solver="cg"``) in float64 on a
+    three-node Gauss rule in every finest cell (``(3 finest)^dim`` points), evaluated every
+    10 steps."""
+    levels = int(math.log2(finest // min_res)) + 1
+    encoding = {"levels": levels, "features": 1, "min_res": min_res, "max_res": finest,
                 "log2_table": max(12, math.ceil(math.log2((finest + 1) ** dim)))}  # fmt: skip
     return suggested_defaults(
         dim, encoding=encoding, hidden=(), solver="cg", dtype="float64", quadrature=3,
