@@ -25,12 +25,12 @@ signs (:func:`~smoothgrid.train.lstsq.column_norms`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-from .lstsq import column_norms
+from .lstsq import FixedPointsCG
 from .settings import SettingsError
 
 __all__ = ["EnergyCG", "NotQuadraticError"]
@@ -47,7 +47,7 @@ class NotQuadraticError(SettingsError):
     or an indefinite one, e.g. Helmholtz with ``k`` above the first eigenvalue)."""
 
 
-class EnergyCG(torch.optim.Optimizer):
+class EnergyCG(FixedPointsCG):
     """Preconditioned CG for a convex quadratic energy (see the module docstring).
 
     Use it as the loop uses any optimiser, except that :meth:`step` needs two closures:
@@ -71,24 +71,6 @@ class EnergyCG(torch.optim.Optimizer):
 
     takes_energy = True
 
-    def __init__(
-        self,
-        params: Iterable[Tensor],
-        probes: int = 16,
-        seed: int = 0,
-        tolerance: float | None = None,
-    ) -> None:
-        if probes < 1:
-            raise ValueError(f"probes must be >= 1, got {probes}")
-        # lr / base_lr only so that the loop's rate schedule has something to set (unused)
-        super().__init__(params, {"lr": 1.0, "base_lr": 1.0})
-        if len(self.param_groups) != 1:
-            raise ValueError("EnergyCG takes one group of parameters")
-        self.probes, self.seed, self.tolerance = int(probes), int(seed), tolerance
-
-    def _params(self) -> list[Tensor]:
-        return list(self.param_groups[0]["params"])
-
     @torch.no_grad()
     def step(self, energy: Energy, principal: Principal) -> None:  # type: ignore[override]
         """One CG step from the gradients in ``p.grad`` (those of ``energy()``).
@@ -104,20 +86,11 @@ class EnergyCG(torch.optim.Optimizer):
         first = self.state[params[0]]
         if "scale" not in first:
             self._prepare(energy, principal, params)
-        states = [self.state[p] for p in params]
-        z = [-s["scale"] * p.grad for s, p in zip(states, params)]
+        z = [-self.state[p]["scale"] * p.grad for p in params]
         gamma = sum(float((-p.grad * zi).sum()) for p, zi in zip(params, z))
-        previous = float(first["gamma"])
-        if previous > 0.0:
-            for s, zi in zip(states, z):
-                s["direction"].mul_(gamma / previous).add_(zi)
-        else:
-            for s, zi in zip(states, z):
-                s["direction"] = zi
-        first["gamma"] = torch.tensor(gamma, dtype=torch.float64)
         if gamma <= 0.0:
             return  # the gradient vanished: the minimum is reached
-        directions = [s["direction"] for s in states]
+        directions = self._conjugate(params, z, gamma)
         curved = _gradient_at(energy, params, directions)
         offset = torch.split(first["offset"], [p.numel() for p in params])
         curvature = sum(float((d * (c - o.view_as(c))).sum())
@@ -133,9 +106,7 @@ class EnergyCG(torch.optim.Optimizer):
     def _prepare(self, energy: Energy, principal: Principal, params: list[Tensor]) -> None:
         """First step: check that the gradient is affine; the scales; the gradient at 0."""
         generator = torch.Generator(device=params[0].device).manual_seed(self.seed)
-        tolerance = self.tolerance
-        if tolerance is None:
-            tolerance = 1e-3 if params[0].dtype == torch.float32 else 1e-8
+        tolerance = self._tolerance(params)
         defect = gradient_defect(energy, params, generator)
         if not defect <= tolerance:
             raise NotQuadraticError(
@@ -143,11 +114,7 @@ class EnergyCG(torch.optim.Optimizer):
                 f" of its gradient along a random direction, tolerance {tolerance:g}): CG on "
                 f"an energy needs a linear problem and a linear decoder (hidden=[])"
             )
-        norms = column_norms(principal, params, self.probes, generator)
-        largest = max(float(n.max()) for n in norms)
-        floor = largest * 1e-12 if largest > 0 else 1.0
-        for p, n in zip(params, norms):
-            self.state[p]["scale"] = 1.0 / n.clamp_min(floor)
+        self._set_scales(principal, params, generator)
         zeros = [torch.zeros_like(p) for p in params]
         offset = _gradient_at(energy, params, zeros)
         self.state[params[0]]["offset"] = torch.cat([g.reshape(-1) for g in offset])

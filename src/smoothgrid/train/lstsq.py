@@ -30,7 +30,7 @@ from torch import Tensor
 
 from .settings import SettingsError
 
-__all__ = ["LeastSquaresCG", "column_norms", "affine_defect", "NotAffineError"]
+__all__ = ["FixedPointsCG", "LeastSquaresCG", "column_norms", "affine_defect", "NotAffineError"]
 
 Residual = Callable[[], Tensor]
 """``() -> r (m,)``: the residual vector at the parameters' current values (a graph to them
@@ -90,7 +90,65 @@ def _add(params: list[Tensor], steps: list[Tensor], factor: float) -> None:
         p.add_(s, alpha=factor)
 
 
-class LeastSquaresCG(torch.optim.Optimizer):
+class FixedPointsCG(torch.optim.Optimizer):
+    """What the conjugate-gradient optimisers share: one group of parameters, random probes
+    and a seed for their scales, and the preconditioned search direction kept per parameter.
+
+    Args:
+        params: the parameters ``theta`` (the grid tables; anything left out stays fixed).
+        probes: random sign vectors for the scales (:func:`column_norms`, >= 1).
+        seed: seeds those signs and the first step's check.
+        tolerance: the largest relative second difference the first step's check accepts
+            (``None``: ``1e-3`` in float32, ``1e-8`` in float64).
+    """
+
+    def __init__(
+        self, params: Iterable[Tensor], probes: int = 16, seed: int = 0,
+        tolerance: float | None = None,
+    ) -> None:  # fmt: skip
+        if probes < 1:
+            raise ValueError(f"probes must be >= 1, got {probes}")
+        # lr / base_lr only so that the loop's rate schedule has something to set (unused)
+        super().__init__(params, {"lr": 1.0, "base_lr": 1.0})
+        if len(self.param_groups) != 1:
+            raise ValueError(f"{type(self).__name__} takes one group of parameters")
+        self.probes, self.seed, self.tolerance = int(probes), int(seed), tolerance
+
+    def _params(self) -> list[Tensor]:
+        return list(self.param_groups[0]["params"])
+
+    def _tolerance(self, params: list[Tensor]) -> float:
+        if self.tolerance is not None:
+            return self.tolerance
+        return 1e-3 if params[0].dtype == torch.float32 else 1e-8
+
+    def _set_scales(
+        self, vector: Residual, params: list[Tensor], generator: torch.Generator
+    ) -> None:
+        """Each parameter's ``scale``: ``1 / |b_j|^2`` for the columns of ``d vector / d theta``
+        (:func:`column_norms`), floored at ``1e-12`` of the largest."""
+        norms = column_norms(vector, params, self.probes, generator)
+        largest = max(float(n.max()) for n in norms)
+        floor = largest * 1e-12 if largest > 0 else 1.0
+        for p, n in zip(params, norms):
+            self.state[p]["scale"] = 1.0 / n.clamp_min(floor)
+
+    def _conjugate(self, params: list[Tensor], z: list[Tensor], gamma: float) -> list[Tensor]:
+        """The new search directions ``p = z + (gamma / gamma_previous) p`` (``p = z`` at the
+        first step), stored per parameter; ``gamma`` becomes the previous one."""
+        first = self.state[params[0]]
+        previous = float(first["gamma"])
+        states = [self.state[p] for p in params]
+        for s, zi in zip(states, z):
+            if previous > 0.0:
+                s["direction"].mul_(gamma / previous).add_(zi)
+            else:
+                s["direction"] = zi
+        first["gamma"] = torch.tensor(gamma, dtype=torch.float64)
+        return [s["direction"] for s in states]
+
+
+class LeastSquaresCG(FixedPointsCG):
     """CGLS with a column-norm preconditioner for ``loss = |r(theta)|^2``, ``r`` affine in
     ``theta`` (see the module docstring).
 
@@ -102,7 +160,7 @@ class LeastSquaresCG(torch.optim.Optimizer):
         params: the parameters ``theta`` (the grid tables; anything left out stays fixed).
         probes: random sign vectors for the column norms (:func:`column_norms`).
         seed: seeds those signs and the affinity check's direction.
-        affine_tolerance: the largest :func:`affine_defect` accepted at the first step.
+        tolerance: the largest :func:`affine_defect` accepted at the first step.
 
     Its state (checkpointed with the parameters): per parameter the search ``direction`` and
     the ``scale`` ``1 / |a_j|^2``; with the first parameter ``offset = r(0)`` and ``gamma``.
@@ -112,24 +170,6 @@ class LeastSquaresCG(torch.optim.Optimizer):
     """
 
     takes_residual = True
-
-    def __init__(
-        self,
-        params: Iterable[Tensor],
-        probes: int = 16,
-        seed: int = 0,
-        affine_tolerance: float | None = None,
-    ) -> None:
-        if probes < 1:
-            raise ValueError(f"probes must be >= 1, got {probes}")
-        # lr / base_lr only so that the loop's rate schedule has something to set (unused)
-        super().__init__(params, {"lr": 1.0, "base_lr": 1.0})
-        if len(self.param_groups) != 1:
-            raise ValueError("LeastSquaresCG takes one group of parameters")
-        self.probes, self.seed, self.affine_tolerance = int(probes), int(seed), affine_tolerance
-
-    def _params(self) -> list[Tensor]:
-        return list(self.param_groups[0]["params"])
 
     @torch.no_grad()
     def step(self, residual: Residual) -> None:  # type: ignore[override]
@@ -147,18 +187,9 @@ class LeastSquaresCG(torch.optim.Optimizer):
         first = self.state[params[0]]
         if "scale" not in first:
             self._prepare(residual, params)
-        states = [self.state[p] for p in params]
-        z = [-0.5 * s["scale"] * p.grad for s, p in zip(states, params)]
+        z = [-0.5 * self.state[p]["scale"] * p.grad for p in params]
         gamma = sum(float((-0.5 * p.grad * zi).sum()) for p, zi in zip(params, z))
-        previous = float(first["gamma"])
-        if previous > 0.0:  # conjugate to the previous direction
-            for s, zi in zip(states, z):
-                s["direction"].mul_(gamma / previous).add_(zi)
-        else:
-            for s, zi in zip(states, z):
-                s["direction"] = zi
-        first["gamma"] = torch.tensor(gamma, dtype=torch.float64)
-        directions = [s["direction"] for s in states]
+        directions = self._conjugate(params, z, gamma)
         q = self._apply(residual, params, directions)
         curvature = float(q.square().sum())
         if curvature > 0.0 and gamma > 0.0:
@@ -167,9 +198,7 @@ class LeastSquaresCG(torch.optim.Optimizer):
     def _prepare(self, residual: Residual, params: list[Tensor]) -> None:
         """First step: check that ``r`` is affine; the column scales; ``r(0)``."""
         generator = torch.Generator(device=params[0].device).manual_seed(self.seed)
-        tolerance = self.affine_tolerance
-        if tolerance is None:
-            tolerance = 1e-3 if params[0].dtype == torch.float32 else 1e-8
+        tolerance = self._tolerance(params)
         defect = affine_defect(residual, params, generator)
         if not defect <= tolerance:
             raise NotAffineError(
@@ -178,11 +207,7 @@ class LeastSquaresCG(torch.optim.Optimizer):
                 f"least squares by CG needs a linear PDE, linear conditions and a linear "
                 f"decoder (hidden=[])"
             )
-        norms = column_norms(residual, params, self.probes, generator)
-        largest = max(float(n.max()) for n in norms)
-        floor = largest * 1e-12 if largest > 0 else 1.0
-        for p, n in zip(params, norms):
-            self.state[p]["scale"] = 1.0 / n.clamp_min(floor)
+        self._set_scales(residual, params, generator)
         zeros = [torch.zeros_like(p) for p in params]
         self.state[params[0]]["offset"] = self._at(residual, params, zeros)
         self.state[params[0]]["gamma"] = torch.tensor(0.0, dtype=torch.float64)
