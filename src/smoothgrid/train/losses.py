@@ -152,6 +152,7 @@ class Objective:
         self.weights = {name: float(c.weight) for name, c in self.conditions.items()}
         self._overrides = dict(points.weights or {})
         self._checked = False
+        self._rule: dict[str, Tensor] | None = None
         self.energy = getattr(problem, "energy", None) is not None
         if self.energy:
             self._check_energy()
@@ -196,26 +197,35 @@ class Objective:
         domain = self.problem.domain
         kw = {"generator": generator, "dtype": self.dtype, "device": self.device}
         samples: Samples = {}
-        if self.adaptive == "rad":
-            pool = None if previous is None else previous.get(POOL)
-            if pool is None or step - int(pool["step"]) >= self.points.rad_every:
-                pool = self._rad_pool(generator, step)
-            idx = torch.multinomial(pool["p"], self.batch, replacement=True, generator=generator)
-            x = pool["x"][idx]
-            samples[POOL] = pool
-        elif self.points.quadrature:
-            nodes = self.points.quadrature
-            cells = self.points.quadrature_cells(domain.dim)
-            x, w = domain.quadrature_interior(cells, nodes, self.dtype, self.device)
-            samples["residual"] = {"x": x, "w": w}
+        if self.points.quadrature:
+            samples["residual"] = self._quadrature_batch()
         else:
-            x = domain.sample_interior(self.batch, stratified=self.points.stratified, **kw)
-        if self.points.order == "morton" and not self.points.quadrature:
-            x = morton_sorted(x)
-        samples.setdefault("residual", {"x": x})
+            if self.adaptive == "rad":
+                pool = None if previous is None else previous.get(POOL)
+                if pool is None or step - int(pool["step"]) >= self.points.rad_every:
+                    pool = self._rad_pool(generator, step)
+                idx = torch.multinomial(pool["p"], self.batch, replacement=True,
+                                        generator=generator)  # fmt: skip
+                x = pool["x"][idx]
+                samples[POOL] = pool
+            else:
+                x = domain.sample_interior(self.batch, stratified=self.points.stratified, **kw)
+            if self.points.order == "morton":
+                x = morton_sorted(x)
+            samples["residual"] = {"x": x}
         for name, cond in self.conditions.items():
             samples[name] = cond.sample(domain, self.boundary_batch, **kw)
         return samples
+
+    def _quadrature_batch(self) -> dict[str, Tensor]:
+        """The fixed Gauss rule (``quadrature > 0``): points ``x`` and weights ``w``, made once."""
+        if self._rule is None:
+            domain = self.problem.domain
+            cells = self.points.quadrature_cells(domain.dim)
+            x, w = domain.quadrature_interior(cells, self.points.quadrature, self.dtype,
+                                              self.device)  # fmt: skip
+            self._rule = {"x": x, "w": w}
+        return dict(self._rule)
 
     def _u(self, order: int):
         problem = self.problem
