@@ -52,13 +52,13 @@ def _leave() -> None:
     os._exit(0)
 
 
-def _gradient_worker(rank: int, size: int, store: str, out: str) -> None:
+def _gradient_worker(rank: int, size: int, store: str, out: str, points: Points) -> None:
     """One step's loss and gradient on this process's share, then the all-reduce."""
     _init(rank, size, store)
-    prob, field = problem(), tiny_field()
+    prob, field = problem(), tiny_field().double()  # float64: the sums' order hardly matters
     field.set_bounds(*prob.domain.bounds)
     field.constraint = prob.constraint
-    objective = Objective(prob, field, Points(batch=64, boundary_batch=16), share=size)
+    objective = Objective(prob, field, points, dtype=torch.float64, share=size, rank=rank)
     samples = objective.sample(torch.Generator().manual_seed(stream_seed(5, rank)))
     loss, _ = objective.loss_and_terms(samples)
     loss.backward()
@@ -68,25 +68,35 @@ def _gradient_worker(rank: int, size: int, store: str, out: str) -> None:
     _leave()
 
 
-def test_two_processes_average_to_the_gradient_of_the_combined_batch(tmp_path):
+# random points, and a Gauss rule of 9^2 = 81 points that two processes split 41 + 40
+RULE = Points(batch=100, boundary_batch=16, quadrature=3)
+
+
+@pytest.mark.parametrize("points", [Points(batch=64, boundary_batch=16), RULE])
+def test_two_processes_average_to_the_gradient_of_the_combined_batch(tmp_path, points):
     out = tmp_path / "grads.pt"
-    mp.spawn(_gradient_worker, args=(2, str(tmp_path / "store"), str(out)), nprocs=2)
+    mp.spawn(_gradient_worker, args=(2, str(tmp_path / "store"), str(out), points), nprocs=2)
     parallel = torch.load(out)
-    # one process on the union of both processes' points
-    prob, field = problem(), tiny_field()
+    # one process on the union of both processes' points (the whole rule, its own weights)
+    prob, field = problem(), tiny_field().double()
     field.set_bounds(*prob.domain.bounds)
     field.constraint = prob.constraint
-    objective = Objective(prob, field, Points(batch=64, boundary_batch=16), share=2)
-    shares = [objective.sample(torch.Generator().manual_seed(stream_seed(5, r))) for r in (0, 1)]
+    shares = [Objective(prob, field, points, dtype=torch.float64, share=2, rank=r).sample(
+        torch.Generator().manual_seed(stream_seed(5, r))) for r in (0, 1)]  # fmt: skip
     combined = {
         term: {k: torch.cat([s[term][k] for s in shares]) for k in shares[0][term]}
         for term in shares[0]
     }
+    objective = Objective(prob, field, points, dtype=torch.float64)
+    if points.quadrature:
+        rule = objective.sample(torch.Generator())["residual"]
+        assert torch.equal(combined["residual"]["x"], rule["x"])
+        combined["residual"] = rule
     loss, _ = objective.loss_and_terms(combined)
     loss.backward()
-    assert parallel["loss"] == pytest.approx(float(loss.detach()), rel=1e-5)
+    assert parallel["loss"] == pytest.approx(float(loss.detach()), rel=1e-10)
     for mine, theirs in zip([p.grad for p in field.parameters()], parallel["grads"]):
-        assert torch.allclose(mine, theirs, rtol=1e-5, atol=1e-7)
+        assert torch.allclose(mine, theirs, rtol=1e-10, atol=1e-12)
 
 
 def _stop_at(stop: int) -> None:

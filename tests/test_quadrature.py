@@ -1,5 +1,5 @@
 """Gauss-Legendre interior points (``quadrature=n``): the rule's exactness, its weights in the
-loss, the residual vector and the energy, and what it refuses."""
+loss, the residual vector and the energy, its split over processes, and what it refuses."""
 
 import pytest
 import torch
@@ -7,7 +7,7 @@ import torch
 import smoothgrid as sg
 from smoothgrid.geometry.box import Box, gauss_unit
 from smoothgrid.problems import make
-from smoothgrid.train.losses import Objective
+from smoothgrid.train.losses import Objective, quadrature_share
 from smoothgrid.train.settings import Points, SettingsError
 
 
@@ -32,6 +32,22 @@ def test_a_box_rule_integrates_over_the_box():
     mean = (w * torch.cos(x[:, 0]) * x[:, 1] ** 2).mean().item()
     exact = (2 * torch.sin(torch.tensor(1.0)).item()) * 9.0 / 6.0  # integral / area
     assert mean == pytest.approx(exact, rel=1e-7)
+
+
+@pytest.mark.parametrize("share", [2, 3])
+def test_the_processes_blocks_cover_the_rule_and_average_to_its_mean(share):
+    x, w = gauss_unit(cells=1, nodes=5, d=2)  # 25 points: neither 2 nor 3 divides them
+    f = torch.exp(torch.sin(3 * x[:, 0]) * x[:, 1])
+    blocks = [quadrature_share(x, w, rank, share) for rank in range(share)]
+    assert torch.equal(torch.cat([xr for xr, _ in blocks]), x)  # disjoint, in order, all of it
+    assert sorted({len(xr) for xr, _ in blocks}) == [25 // share, 25 // share + 1]
+    mean = (w * f).mean().item()
+    parts, start = [], 0
+    for xr, wr in blocks:
+        parts.append((wr * f[start : start + len(xr)]).mean().item())
+        start += len(xr)
+    assert sum(parts) / share == pytest.approx(mean, abs=1e-12)
+    assert quadrature_share(x, w, 0, 1)[1].equal(w)  # one process: the rule unchanged
 
 
 def _field(seed: int = 0) -> sg.Field:
@@ -75,7 +91,7 @@ def test_an_energy_is_integrated_by_the_rule():
     assert energy == pytest.approx(reference, rel=1e-3)
 
 
-def test_quadrature_refuses_random_point_options_processes_and_other_domains():
+def test_quadrature_refuses_random_point_options_bad_ranks_and_other_domains():
     with pytest.raises(SettingsError, match="stratified"):
         Points(quadrature=3, stratified=True)
     with pytest.raises(SettingsError, match="adaptive"):
@@ -85,9 +101,10 @@ def test_quadrature_refuses_random_point_options_processes_and_other_domains():
     with pytest.raises(SettingsError, match="batch >= 16"):
         Points(batch=8, quadrature=4).quadrature_cells(2)
     assert Points(batch=1000, quadrature=3).quadrature_cells(2) == 10  # 30^2 = 900 <= 1000
-    problem = make("helmholtz2d")
-    with pytest.raises(SettingsError, match="processes"):
-        Objective(problem, _field(), Points(quadrature=2), share=2)
+    with pytest.raises(ValueError, match="rank=2"):
+        Objective(make("helmholtz2d"), _field(), Points(quadrature=2), share=2, rank=2)
+    with pytest.raises(ValueError, match="rank 2 of 2"):
+        quadrature_share(*gauss_unit(cells=1, nodes=2, d=2), rank=2, share=2)
     heat = make("heat")
     with pytest.raises(SettingsError, match="box domain"):
         Objective(heat, _field(), Points(quadrature=2))

@@ -2,7 +2,8 @@
 
 A run started by ``torchrun --nproc-per-node N -m smoothgrid solve ...`` (or ``sg.solve`` inside
 an initialised process group) trains one copy of the field per process. Each step every process
-draws its own share of the collocation points from its own seeded stream and computes its loss
+draws its own share of the collocation points from its own seeded stream (or takes its block of
+a fixed quadrature rule, :func:`~smoothgrid.train.losses.quadrature_share`) and computes its loss
 and gradient; one all-reduce averages the gradients (flattened into one buffer, as
 ``DistributedDataParallel`` buckets them) and the loss, so every process takes the same Adam
 step and sees the same (possibly non-finite) loss; a second, tiny all-reduce after the step

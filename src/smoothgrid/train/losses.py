@@ -18,7 +18,7 @@ from .sampling import (
 )
 from .settings import Points, SettingsError
 
-__all__ = ["Objective", "condition_names", "morton_sorted", "POOL"]
+__all__ = ["Objective", "condition_names", "morton_sorted", "quadrature_share", "POOL"]
 
 Samples = dict[str, dict[str, Tensor]]
 """Term name -> the batch it is evaluated on (``{"x": (n, d), ...}``); with RAD also
@@ -45,6 +45,31 @@ def morton_sorted(x: Tensor) -> Tensor:
     lo, hi = x.amin(dim=0), x.amax(dim=0)
     unit = (x - lo) / (hi - lo).clamp_min(torch.finfo(x.dtype).tiny)
     return x[cell_order(unit, 256 if dim <= 2 else 64)]
+
+
+def quadrature_share(x: Tensor, w: Tensor, rank: int, share: int) -> tuple[Tensor, Tensor]:
+    """Process ``rank``'s part of a quadrature rule split over ``share`` processes.
+
+    The rule's ``N`` points are cut into ``share`` contiguous blocks (sizes ``n_r`` differ by at
+    most one, so their union in rank order is the whole rule), and each block's weights are
+    multiplied by ``share * n_r / N``: the mean over the processes of every block's weighted
+    mean ``mean(w_r * f(x_r))`` is then the whole rule's ``mean(w * f(x))``, exactly, whether
+    or not ``share`` divides ``N``.
+
+    Args:
+        x: ``(N, d)`` the rule's points.
+        w: ``(N,)`` their weights.
+        rank: this process, ``0 <= rank < share``.
+        share: the number of processes, ``<= N``.
+
+    Returns:
+        ``(x_r (n_r, d), w_r (n_r,))``: a view of ``x``'s block and its rescaled weights.
+    """
+    if not 0 <= rank < share <= len(x):
+        raise ValueError(f"rank {rank} of {share} processes over a rule of {len(x)} points")
+    x_r = torch.tensor_split(x, share)[rank]
+    w_r = torch.tensor_split(w, share)[rank]
+    return x_r, w_r * (share * len(x_r) / len(x))
 
 
 def condition_names(conditions) -> list[str]:
@@ -98,7 +123,9 @@ class Objective:
         derivatives: derivative method of :meth:`Field.jet`.
         dtype, device: of the sampled points.
         share: the number of processes drawing points (each draws ``batch / share`` interior
-            and ``boundary_batch / share`` points per condition).
+            and ``boundary_batch / share`` points per condition; with ``quadrature > 0`` each
+            takes its block of the rule, :func:`quadrature_share`).
+        rank: this process, ``0 <= rank < share``.
 
     Attributes:
         energy: whether the problem is in energy form.
@@ -113,6 +140,7 @@ class Objective:
         dtype: torch.dtype = torch.float32,
         device: torch.device | str = "cpu",
         share: int = 1,
+        rank: int = 0,
     ) -> None:
         for name, value in {"causal": points.causal, "time_weight": points.time_weight}.items():
             if value > 0 and not hasattr(problem.domain, "t1"):
@@ -126,11 +154,8 @@ class Objective:
                 f"order={points.order!r} covers 1 to 4 dimensions; problem {problem.name!r} has "
                 f"{dim}"
             )
-        if points.quadrature and share > 1:
-            raise SettingsError(
-                f"quadrature={points.quadrature} gives one fixed set of points; it does not "
-                f"split over {share} processes"
-            )
+        if not 0 <= rank < share:
+            raise ValueError(f"rank={rank} is not one of the {share} processes")
         if points.quadrature and not callable(getattr(problem.domain, "quadrature_interior", None)):
             raise SettingsError(
                 f"quadrature={points.quadrature} needs a box domain; problem {problem.name!r} "
@@ -142,6 +167,7 @@ class Objective:
         self.field = field
         self.batch = points.batch // share
         self.boundary_batch = max(1, points.boundary // share)
+        self.share, self.rank = share, rank
         self.derivatives = derivatives
         self.dtype = dtype
         self.device = torch.device(device)
@@ -218,12 +244,14 @@ class Objective:
         return samples
 
     def _quadrature_batch(self) -> dict[str, Tensor]:
-        """The fixed Gauss rule (``quadrature > 0``): points ``x`` and weights ``w``, made once."""
+        """The fixed Gauss rule (``quadrature > 0``), made once: points ``x`` and weights ``w``,
+        this process's block of it (:func:`quadrature_share`) when there are several."""
         if self._rule is None:
             domain = self.problem.domain
             cells = self.points.quadrature_cells(domain.dim)
             x, w = domain.quadrature_interior(cells, self.points.quadrature, self.dtype,
                                               self.device)  # fmt: skip
+            x, w = quadrature_share(x, w, self.rank, self.share)
             self._rule = {"x": x, "w": w}
         return dict(self._rule)
 

@@ -257,9 +257,8 @@ def solve(
     device = torch.device(runtime.device)
     dtype = getattr(torch, runtime.dtype)
     optimizer = make_optimizer(field, settings.schedule, runtime.cuda_graph, runtime.seed)
-    objective = Objective(
-        problem, field, settings.points, derivatives, dtype, device, share=world.size
-    )
+    objective = Objective(problem, field, settings.points, derivatives, dtype, device,
+                          share=world.size, rank=world.rank)  # fmt: skip
     task = SolveTask(problem, field, objective, settings)
     generator = torch.Generator(device=device).manual_seed(stream_seed(runtime.seed, world.rank))
     loop = Loop(
