@@ -7,8 +7,10 @@ import torch
 import smoothgrid as sg
 from smoothgrid.geometry.box import Box, gauss_unit
 from smoothgrid.problems import make
+from smoothgrid.train.distributed import World
 from smoothgrid.train.losses import Objective, quadrature_share
-from smoothgrid.train.settings import Points, SettingsError
+from smoothgrid.train.settings import Points, Settings, SettingsError
+from smoothgrid.train.solve import check_setup
 
 
 def test_the_rule_is_exact_to_degree_2n_minus_1_per_axis_in_every_cell():
@@ -108,3 +110,11 @@ def test_quadrature_refuses_random_point_options_bad_ranks_and_other_domains():
     heat = make("heat")
     with pytest.raises(SettingsError, match="box domain"):
         Objective(heat, _field(), Points(quadrature=2))
+
+
+def test_a_rule_is_cut_over_processes_whatever_the_batch_but_random_points_are_not():
+    problem, field = make("helmholtz2d"), _field()
+    two = World(rank=0, size=2)
+    check_setup(problem, field, Settings.from_options(steps=1, batch=81, quadrature=3), two)
+    with pytest.raises(SettingsError, match="batch=81 must be a multiple of the 2 processes"):
+        check_setup(problem, field, Settings.from_options(steps=1, batch=81), two)

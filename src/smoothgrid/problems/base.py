@@ -128,7 +128,9 @@ class Problem:
     def energy_integral(self, x: Tensor, u: Jet, weights: Tensor | None = None) -> Tensor:
         """``volume * mean(energy)``: the Monte Carlo integral of the energy density over the
         domain from its values at ``x (B, d)``, points uniform (or stratified) in it, or the
-        quadrature rule's with ``weights (B,)`` of mean 1; a scalar that keeps the graph."""
+        quadrature rule's with ``weights (B,)`` (mean 1 over the whole rule; one process's block
+        of it is rescaled so that the processes' mean is the rule's); a scalar that keeps the
+        graph."""
         density = self.energy_density(x, u)
         if weights is not None:
             density = weights * density

@@ -94,7 +94,8 @@ def check_setup(problem, field: Field, settings: Settings, world: World | None =
     points = settings.points
     if settings.schedule.solver in ("cgls", "cg"):
         _check_conjugate_gradients(problem, settings, world)
-    for name, count in (("batch", points.batch), ("boundary_batch", points.boundary)):
+    counts = (("batch", points.batch), ("boundary_batch", points.boundary))
+    for name, count in counts[1:] if points.quadrature else counts:  # a rule is cut, not drawn
         if count % world.size:
             raise SettingsError(f"{name}={count} must be a multiple of the {world.size} processes")
 
