@@ -62,6 +62,12 @@ def test_config_file_and_precedence(tmp_path):
     assert config["steps"] == 7 and "time_budget" not in config
 
 
+def test_none_as_the_options_table_writes_it_is_yaml_null_and_lowercase_none_stays_a_word():
+    _, config = build_config("poisson2d", None, ["decay=None", "level_scale=none", "curriculum=~"])
+    assert config["decay"] is None and config["curriculum"] is None
+    assert config["level_scale"] == "none"
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -81,7 +81,10 @@ def field_keys() -> set[str]:
 
 
 def _coerce(value: Any) -> Any:
-    """YAML leaves ``1e-3`` a string (no dot); read number-like strings as numbers."""
+    """YAML leaves ``1e-3`` a string (no dot); read number-like strings as numbers, and
+    ``None`` (the spelling the options' table and messages use) as YAML's ``null``."""
+    if value == "None":
+        return None
     if isinstance(value, str):
         try:
             return float(value)
