@@ -1,10 +1,14 @@
 """Gauss-Legendre interior points (``quadrature=n``): the rule's exactness, its weights in the
 loss, the residual vector and the energy, its split over processes, and what it refuses."""
 
+import copy
+import math
+
 import pytest
 import torch
 
 import smoothgrid as sg
+from smoothgrid.geometry import ExteriorDomain, sphere
 from smoothgrid.geometry.box import Box, gauss_unit
 from smoothgrid.problems import make
 from smoothgrid.train.distributed import World
@@ -107,9 +111,20 @@ def test_quadrature_refuses_random_point_options_bad_ranks_and_other_domains():
         Objective(make("helmholtz2d"), _field(), Points(quadrature=2), share=2, rank=2)
     with pytest.raises(ValueError, match="rank 2 of 2"):
         quadrature_share(*gauss_unit(cells=1, nodes=2, d=2), rank=2, share=2)
-    heat = make("heat")
+    outside_a_sphere = copy.copy(make("poisson2d"))
+    outside_a_sphere.domain = ExteriorDomain(Box([-1.0] * 3, [1.0] * 3), sphere())
     with pytest.raises(SettingsError, match="box domain"):
-        Objective(heat, _field(), Points(quadrature=2))
+        Objective(outside_a_sphere, _field(), Points(quadrature=2))
+
+
+def test_a_space_time_rule_is_its_boxs_with_time_as_the_last_axis():
+    domain = make("convection").domain  # [0, 2 pi) x [0, 1]
+    x, w = domain.quadrature_interior(cells=4, nodes=3, dtype=torch.float64)
+    assert x.shape == (144, 2) and torch.allclose(w.mean(), torch.tensor(1.0, dtype=w.dtype))
+    assert x[:, 0].max() < 2 * math.pi and x[:, 1].max() < 1.0 and x.min() > 0.0
+    # int x t^3 over [0, 2 pi] x [0, 1] = 2 pi^2 / 4, exact for a 3-node rule (degree 5 per axis)
+    integral = domain.extent.prod() * (w * x[:, 0] * x[:, 1] ** 3).mean()
+    assert abs(integral.item() - math.pi**2 / 2) < 1e-12
 
 
 def test_a_rule_is_cut_over_processes_whatever_the_batch_but_random_points_are_not():

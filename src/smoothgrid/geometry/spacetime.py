@@ -65,6 +65,17 @@ class SpaceTime:
         """``(n, dim)`` random points of the cylinder (see :meth:`Box.sample_interior`)."""
         return self._full.sample_interior(n, generator, stratified, dtype, device)
 
+    def quadrature_interior(
+        self,
+        cells: int,
+        nodes: int,
+        dtype: torch.dtype = torch.float32,
+        device: str | torch.device = "cpu",
+    ) -> tuple[Tensor, Tensor]:
+        """The space-time box's Gauss rule (:meth:`Box.quadrature_interior`): ``cells`` equal
+        cells per axis, time included, ``nodes`` per axis in each; weights of mean 1."""
+        return self._full.quadrature_interior(cells, nodes, dtype, device)
+
     def sample_initial(
         self,
         n: int,
