@@ -294,5 +294,5 @@ def _metrics(state: RunState, terms, objective: Objective) -> dict[str, Any]:
         "loss": state.last_loss,
         "wall_time": state.train_time,
         "steps": state.step,
-        "ms_per_step": 1000.0 * state.train_time / state.step if state.step else None,
+        "ms_per_step": state.ms_per_step,
     }

@@ -92,6 +92,11 @@ class RunState:
             return 1.0
         return min(1.0, reached + (1.0 - reached) * (self.position() - start) / (total - start))
 
+    @property
+    def ms_per_step(self) -> float | None:
+        """Mean training milliseconds per step so far; ``None`` before the first step."""
+        return 1000.0 * self.train_time / self.step if self.step else None
+
     # ------------------------------------------------------------------ steps
     def advance(self, seconds: float) -> None:
         """Close a completed step that took ``seconds``."""
