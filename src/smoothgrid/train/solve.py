@@ -34,7 +34,7 @@ from .metrics import Evaluator, has_reference
 from .optim import make_optimizer
 from .result import Result
 from .runs import write_results
-from .schedule import level_scales
+from .schedule import level_scales, scale_levels
 from .settings import Settings, SettingsError
 from .state import RunState, Samples
 
@@ -137,8 +137,7 @@ def _prepare_field(problem, field: Field, settings: Settings) -> None:
         field.set_bounds(*problem.domain.bounds)
     if problem.constraint is not None and field.constraint is None:
         field.constraint = problem.constraint
-    if enc.levels:
-        enc.set_level_scale(level_scales(settings.schedule.level_scale, enc.resolutions))
+    scale_levels(field, settings.schedule.level_scale)
     dtype = getattr(torch, settings.runtime.dtype)
     field.to(device=torch.device(settings.runtime.device), dtype=dtype)
 
