@@ -21,10 +21,11 @@ import torch
 from ... import baselines
 from ...field import Field
 from ...jet import Jet
-from ...train import Budget, Schedule, level_scales
+from ...train import Budget, Schedule
 from ...train.loop import Task, run_task
 from ...train.metrics import predict
 from ...train.runs import write_metrics
+from ...train.schedule import scale_levels
 from ...train.settings import check_count
 from ...train.state import Samples
 from .data import (
@@ -204,7 +205,9 @@ def fit_image(
     if field is None:
         torch.manual_seed(seed)
         field = image_field(method, truth.shape)
-    _prepare_field(field, level_scale, device)
+    field.set_bounds(-1.0, 1.0)
+    scale_levels(field, level_scale)
+    field.to(device=device, dtype=torch.float32)
     task = _task(field, truth, supervise, batch, device)
     record = {"app": "image", "image": image if isinstance(image, str) else None,
               "supervise": supervise, "method": method, "batch": batch, "seed": seed,
@@ -219,15 +222,6 @@ def fit_image(
     if out is not None:
         _write(Path(out), metrics, prediction, truth)
     return ImageResult(metrics, prediction, truth, field, None if out is None else str(out))
-
-
-def _prepare_field(field: Field, level_scale: str, device: torch.device) -> None:
-    """Put ``field`` on ``[-1, 1]^2`` with ``level_scale``'s per-level step scales (a grid),
-    float32 on ``device``."""
-    field.set_bounds(-1.0, 1.0)
-    if field.encoding.levels:
-        field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
-    field.to(device=device, dtype=torch.float32)
 
 
 def _task(

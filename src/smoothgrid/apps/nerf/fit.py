@@ -34,7 +34,7 @@ from ...train.curriculum import barf_level_weights
 from ...train.distributed import stream_seed
 from ...train.loop import Loop, Task
 from ...train.runs import write_metrics
-from ...train.settings import SettingsError
+from ...train.settings import SettingsError, check_count
 from ...train.state import RunState, Samples
 from .data import NerfViews, load_views, noisy_poses, parse_pose_noise
 from .metrics import psnr, ssim
@@ -172,9 +172,8 @@ def _check(
     method: str, st_lambda: float, st_mode: str, batch: int, n_samples: int, pose_lr: float
 ) -> None:
     """Refuse a bad option of :func:`fit_nerf` before anything is built."""
-    for name, value in (("batch", batch), ("n_samples", n_samples)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise SettingsError(f"{name} must be an integer >= 1, got {value!r}")
+    check_count("batch", batch)
+    check_count("n_samples", n_samples)
     if not pose_lr > 0:
         raise SettingsError(f"pose_lr must be > 0, got {pose_lr!r}")
     if method not in method_names():
@@ -337,14 +336,11 @@ def _model(
 
 
 def _run_metrics(state: RunState, record: dict[str, Any], views: NerfViews) -> dict[str, Any]:
-    """The run's entries of :attr:`NerfResult.metrics` beside the scores: the last loss, steps,
-    training seconds, ms per step, the options of :data:`_RECORDED`, the view counts and the
-    image ``size`` (width, height in pixels)."""
+    """The run's entries of :attr:`NerfResult.metrics` beside the scores:
+    :meth:`~smoothgrid.train.state.RunState.summary` (loss, steps, seconds), the options of
+    :data:`_RECORDED`, the view counts and the image ``size`` (width, height in pixels)."""
     return {
-        "loss": state.last_loss,
-        "steps": state.step,
-        "wall_time": state.train_time,
-        "ms_per_step": state.ms_per_step,
+        **state.summary(),
         **{k: record[k] for k in _RECORDED},
         "train_views": len(views.train),
         "test_views": len(views.test),

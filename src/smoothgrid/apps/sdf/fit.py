@@ -20,10 +20,11 @@ import torch
 from ... import baselines
 from ...field import Field, HardConstraint
 from ...jet import Jet, sqrt
-from ...train import Budget, Schedule, level_scales
+from ...train import Budget, Schedule
 from ...train.loop import Task, run_task
 from ...train.runs import write_metrics
-from ...train.settings import SettingsError
+from ...train.schedule import scale_levels
+from ...train.settings import SettingsError, check_count
 from ...train.state import RunState, Samples
 from .data import Frame, SdfTarget, load_target
 from .export import SurfaceMesh, extract_mesh, mesh_in_frame, write_ply
@@ -232,7 +233,9 @@ def fit_sdf(
         torch.manual_seed(seed)
         field = sdf_field(method)
     weights = _loss_weights(field, method, weights)
-    _prepare_field(field, schedule.level_scale, device)
+    field.set_bounds(-1.0, 1.0)
+    scale_levels(field, schedule.level_scale)
+    field.to(device=device, dtype=torch.float32)
     record = _record(field, target, method, batch, seed, alpha, weights, budget, schedule)
     task = SdfTask(field, target, batch, weights, alpha)
     state = run_task(task, field, budget, schedule, seed=seed, out=out, resume=resume,
@@ -247,8 +250,7 @@ def fit_sdf(
 def _check_options(batch: int, weights: Mapping[str, float] | None) -> None:
     """Refuse a bad ``batch`` (an integer >= 1) or an unknown loss term of ``weights`` before
     anything is built."""
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise SettingsError(f"batch must be an integer >= 1, got {batch!r}")
+    check_count("batch", batch)
     unknown = sorted(set(weights or {}) - set(SDF_WEIGHTS))
     if unknown:
         raise SettingsError(f"unknown loss terms {unknown}; the terms are {sorted(SDF_WEIGHTS)}")
@@ -263,10 +265,9 @@ def _schedule(
 ) -> Schedule:
     """Exponentially decaying rates: those given, the others ``method``'s recommended ones
     (:func:`smoothgrid.baselines.settings`)."""
-    recommended = baselines.settings(method)
-    lr = recommended["lr"] if lr is None else lr
-    decoder_lr = recommended.get("decoder_lr", lr) if decoder_lr is None else decoder_lr
-    level_scale = recommended.get("level_scale", "none") if level_scale is None else level_scale
+    lr, decoder_lr = baselines.rates(method, lr, decoder_lr)
+    if level_scale is None:
+        level_scale = baselines.settings(method).get("level_scale", "none")
     return Schedule(lr=lr, decoder_lr=decoder_lr, decay="exp",
                     final_lr_factor=final_lr_factor, level_scale=level_scale)  # fmt: skip
 
@@ -292,15 +293,6 @@ def _loss_weights(
     if weights["face_jump"] > 0 and not field.encoding.levels:
         raise SettingsError(f"face_jump needs a grid method (cell faces); {method!r} has no grid")
     return weights
-
-
-def _prepare_field(field: Field, level_scale: str, device: torch.device) -> None:
-    """Put ``field`` on ``[-1, 1]^3`` with ``level_scale``'s per-level step scales (a grid),
-    float32 on ``device``."""
-    field.set_bounds(-1.0, 1.0)
-    if field.encoding.levels:
-        field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
-    field.to(device=device, dtype=torch.float32)
 
 
 def _record(
@@ -345,14 +337,11 @@ def _evaluate(
 def _run_metrics(
     state: RunState, field: Field, method: str, target: SdfTarget, resolution: int
 ) -> dict[str, Any]:
-    """The run's entries of :attr:`SdfResult.metrics` beside the scores: the last loss, steps,
-    training seconds, ms per step, parameter count and options."""
+    """The run's entries of :attr:`SdfResult.metrics` beside the scores:
+    :meth:`~smoothgrid.train.state.RunState.summary` (loss, steps, seconds, parameters) and
+    the options."""
     return dict(
-        loss=state.last_loss,
-        steps=state.step,
-        wall_time=state.train_time,
-        ms_per_step=state.ms_per_step,
-        parameters=sum(p.numel() for p in field.parameters()),
+        **state.summary(field),
         method=method,
         derivatives=field.derivatives,
         target=target.name,
