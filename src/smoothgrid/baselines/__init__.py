@@ -16,6 +16,6 @@
 | ``hermite``, ``rbf``, ``quintic``, ``cosine`` | smoothgrid's grids | jets |
 """
 
-from .methods import METHODS, SIZES, Method, describe, make, names, settings
+from .methods import METHODS, SIZES, Method, describe, make, names, rates, settings
 
-__all__ = ["make", "names", "describe", "settings", "Method", "METHODS", "SIZES"]
+__all__ = ["make", "names", "describe", "settings", "rates", "Method", "METHODS", "SIZES"]

@@ -18,7 +18,7 @@ from ..encodings import FourierEncoding, GaussianEncoding, IdentityEncoding
 from ..field import Field
 from ..nn import PirateNet
 
-__all__ = ["Method", "METHODS", "SIZES", "make", "names", "describe", "settings"]
+__all__ = ["Method", "METHODS", "SIZES", "make", "names", "describe", "settings", "rates"]
 
 SIZES = ("small", "paper")
 """Model sizes of :func:`make`."""
@@ -211,6 +211,17 @@ def _method(name: str) -> Method:
 def settings(name: str) -> dict[str, Any]:
     """The :func:`smoothgrid.solve` keywords recommended for method ``name`` (a copy)."""
     return dict(_method(name).settings)
+
+
+def rates(
+    name: str, lr: float | None = None, decoder_lr: float | None = None
+) -> tuple[float, float]:
+    """``(lr, decoder_lr)``: the rates given, the others method ``name``'s recommended ones
+    (:func:`settings`); a ``decoder_lr`` neither given nor recommended is ``lr``."""
+    recommended = settings(name)
+    lr = recommended["lr"] if lr is None else lr
+    decoder_lr = recommended.get("decoder_lr", lr) if decoder_lr is None else decoder_lr
+    return lr, decoder_lr
 
 
 def make(

@@ -107,6 +107,37 @@ def _machine(device: torch.device) -> str:
     return f"{name}, torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
+def _method_field(name: str, derivatives: str | None, problem, size: str, seed: int):
+    """Method ``name``'s field for ``problem`` (its dimension, outputs and periodic axes) at
+    ``size``, initialised from ``seed``; ``derivatives`` (when given) replaces its own."""
+    torch.manual_seed(seed)
+    field = baselines.make(
+        name, problem.domain.dim, out=len(problem.outputs), periodic=problem.periodic,
+        size=size,
+    )  # fmt: skip
+    if derivatives is not None:
+        field.derivatives = derivatives
+    return field
+
+
+def _diverged_entries(error: DivergedError, suite: Suite) -> dict[str, Any]:
+    """A diverged run's record entries: infinite errors and times to target, no timing."""
+    return {
+        "final_rel_l2": math.inf, "best_rel_l2": math.inf, "steps": error.step,
+        "ms_per_step": None, "train_time": None, "diverged": True, "history": [],
+        **{f"time_to_{target_label(t)}": math.inf for t in suite.targets},
+    }  # fmt: skip
+
+
+def _make_problem(spec, test_resolution: int | None):
+    """The problem of a suite's ``spec``, its test grid ``test_resolution`` points per axis
+    when given."""
+    problem = problem_zoo.make(spec.name, **spec.params)
+    if test_resolution is not None:
+        problem = dataclasses.replace(problem, test_resolution=test_resolution)
+    return problem
+
+
 def _one_run(
     spec,
     problem,
@@ -116,14 +147,10 @@ def _one_run(
     budget: dict[str, Any],
     device: torch.device,
 ) -> dict[str, Any]:
+    """Train method ``method`` (``name[:derivatives]``) on ``problem`` with ``seed`` under the
+    suite's batch and evaluation interval and ``budget``; the run's record (see :func:`run`)."""
     name, derivatives = parse_method(method)
-    torch.manual_seed(seed)
-    field = baselines.make(
-        name, problem.domain.dim, out=len(problem.outputs), periodic=problem.periodic,
-        size=suite.size,
-    )  # fmt: skip
-    if derivatives is not None:
-        field.derivatives = derivatives
+    field = _method_field(name, derivatives, problem, suite.size, seed)
     settings = {**baselines.settings(name), **budget, "batch": suite.batch, "seed": seed}
     record: dict[str, Any] = {
         "problem": spec.label,
@@ -139,9 +166,7 @@ def _one_run(
             **settings,
         )  # fmt: skip
     except DivergedError as error:
-        record.update(final_rel_l2=math.inf, best_rel_l2=math.inf, steps=error.step)
-        record.update(ms_per_step=None, train_time=None, diverged=True, history=[])
-        record.update({f"time_to_{target_label(t)}": math.inf for t in suite.targets})
+        record.update(_diverged_entries(error, suite))
         record["peak_memory_mib"] = _memory_peak(device, base)
         return record
     record["peak_memory_mib"] = _memory_peak(device, base)
@@ -173,13 +198,12 @@ def _isolated_run(
     test_resolution: int | None,
 ) -> dict[str, Any]:
     """:func:`_one_run` in a fresh process: the problem is rebuilt there from its spec."""
-    problem = problem_zoo.make(spec.name, **spec.params)
-    if test_resolution is not None:
-        problem = dataclasses.replace(problem, test_resolution=test_resolution)
+    problem = _make_problem(spec, test_resolution)
     return _one_run(spec, problem, method, seed, suite, budget, torch.device(device))
 
 
 def _run_in_fresh_process(*args: Any) -> dict[str, Any]:
+    """:func:`_isolated_run` of ``args`` in a spawned process; its record."""
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
         return pool.submit(_isolated_run, *args).result()
@@ -228,12 +252,42 @@ def run(
         ``diverged`` and ``history`` (``step``, ``time``, ``rel_l2`` rows).
     """
     suite = get_suite(suite) if isinstance(suite, str) else suite
+    _check_budget(time_budget, steps, seeds)
+    suite = _select(suite, methods, problems, batch, eval_every)
+    if steps is None and time_budget is None:
+        time_budget = suite.time_budget
+    budget: dict[str, Any] = {"steps": steps} if steps is not None else {"time_budget": time_budget}
+    device = torch.device(device)
+    meta = _meta(suite, device, budget, seeds, test_resolution, isolate, command)
+    records = _run_all(suite, seeds, budget, device, test_resolution, isolate, log)
+    if out is not None:
+        write_report(out, suite, records, meta)
+    return BenchResult(suite, records, meta, None if out is None else str(Path(out)))
+
+
+def _check_budget(time_budget: float | None, steps: int | None, seeds: int) -> None:
+    """Refuse both budgets at once, a bad one, or ``seeds`` below 1."""
     if time_budget is not None and steps is not None:
         raise SettingsError("give time_budget or steps, not both")
     if time_budget is not None or steps is not None:
         Budget(steps=steps, time_budget=time_budget)  # validates the numbers
     if not isinstance(seeds, int) or seeds < 1:
         raise SettingsError(f"seeds must be an integer >= 1, got {seeds!r}")
+
+
+def _select(
+    suite: Suite,
+    methods: Sequence[str] | None,
+    problems: Sequence[str] | None,
+    batch: int | None,
+    eval_every: int | None,
+) -> Suite:
+    """``suite`` narrowed to ``methods`` (any method specs) and ``problems`` (labels or
+    registry names), with ``batch`` and ``eval_every`` over its own when given.
+
+    Raises:
+        SettingsError: an unknown method, or a problem the suite does not have.
+    """
     chosen_methods = tuple(methods) if methods else suite.methods
     for method in chosen_methods:
         parse_method(method)
@@ -246,17 +300,25 @@ def run(
                 f"suite {suite.name!r} has no problems {unknown}; known: {sorted(known)}"
             )
         specs = tuple(s for s in specs if s.label in problems or s.name in problems)
-    suite = Suite(
+    return Suite(
         suite.name, specs, chosen_methods,
         batch=batch or suite.batch, time_budget=suite.time_budget,
         eval_every=eval_every or suite.eval_every, size=suite.size, targets=suite.targets,
         description=suite.description,
     )  # fmt: skip
-    if steps is None and time_budget is None:
-        time_budget = suite.time_budget
-    budget: dict[str, Any] = {"steps": steps} if steps is not None else {"time_budget": time_budget}
-    device = torch.device(device)
-    meta = {
+
+
+def _meta(
+    suite: Suite,
+    device: torch.device,
+    budget: dict[str, Any],
+    seeds: int,
+    test_resolution: int | None,
+    isolate: bool,
+    command: str | None,
+) -> dict[str, Any]:
+    """The settings and machine recorded with the results (:attr:`BenchResult.meta`)."""
+    return {
         "suite": suite.name,
         "machine": _machine(device),
         "device": str(device),
@@ -278,11 +340,22 @@ def run(
         ),
         "command": command,
     }
+
+
+def _run_all(
+    suite: Suite,
+    seeds: int,
+    budget: dict[str, Any],
+    device: torch.device,
+    test_resolution: int | None,
+    isolate: bool,
+    log: Callable[[str], None] | None,
+) -> list[dict[str, Any]]:
+    """Every (problem, method, seed) of ``suite``, in that order (each in a fresh process with
+    ``isolate``); one record each, and a line to ``log`` after each."""
     records = []
     for spec in suite.problems:
-        problem = problem_zoo.make(spec.name, **spec.params)
-        if test_resolution is not None:
-            problem = dataclasses.replace(problem, test_resolution=test_resolution)
+        problem = _make_problem(spec, test_resolution)
         for method in suite.methods:
             for seed in range(seeds):
                 if isolate:
@@ -297,6 +370,4 @@ def run(
                         f"{spec.label} {method} seed {seed}: rel L2 {record['final_rel_l2']:.3g} "
                         f"after {record['steps']} steps"
                     )
-    if out is not None:
-        write_report(out, suite, records, meta)
-    return BenchResult(suite, records, meta, None if out is None else str(Path(out)))
+    return records

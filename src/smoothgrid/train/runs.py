@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from torch import nn
 
-__all__ = ["write_config", "write_results"]
+__all__ = ["write_config", "write_metrics", "write_history", "write_results"]
 
 
 def write_config(out: str | os.PathLike, config: Mapping[str, Any]) -> None:
@@ -23,11 +23,22 @@ def write_config(out: str | os.PathLike, config: Mapping[str, Any]) -> None:
     (Path(out) / "config.yaml").write_text(text)
 
 
-def _write_history(path: Path, history: Sequence[Mapping[str, Any]]) -> None:
+def write_metrics(out: str | os.PathLike, metrics: Mapping[str, Any]) -> Path:
+    """Write ``out/metrics.json`` (indented by 2, a final newline), creating ``out``; returns
+    ``out`` as a :class:`~pathlib.Path`. The apps' run directories use it."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(dict(metrics), indent=2) + "\n")
+    return out
+
+
+def write_history(path: str | os.PathLike, history: Sequence[Mapping[str, Any]]) -> None:
+    """Write the rows ``history`` as CSV to ``path``: the columns in order of first
+    appearance, a missing or ``None`` entry left empty."""
     columns: list[str] = []
     for row in history:
         columns += [k for k in row if k not in columns]
-    with path.open("w", newline="") as f:
+    with Path(path).open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, restval="")
         writer.writeheader()
         for row in history:
@@ -48,7 +59,7 @@ def write_results(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(dict(metrics), indent=1))
-    _write_history(out / "history.csv", history)
+    write_history(out / "history.csv", history)
     try:
         from .plots import plot_curves, plot_solution  # matplotlib: only when a run writes plots
 

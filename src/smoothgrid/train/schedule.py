@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["DECAYS", "LEVEL_SCALES", "lr_factor", "level_scales"]
+__all__ = ["DECAYS", "LEVEL_SCALES", "lr_factor", "level_scales", "scale_levels"]
 
 DECAYS = ("exp", "cosine")
 """Learning-rate decays accepted by :func:`lr_factor` (besides ``None``: constant)."""
@@ -67,3 +67,11 @@ def level_scales(mode: str | Sequence[float], resolutions: Sequence[int]) -> lis
             f"level_scale needs {len(resolutions)} positive numbers (one per level), got {mode!r}"
         )
     return scales
+
+
+def scale_levels(field, mode: str | Sequence[float]) -> None:
+    """Give a grid field's encoding the per-level scales :func:`level_scales` of ``mode``; a
+    field without a grid (no levels) is left as it is."""
+    encoding = field.encoding
+    if encoding.levels:
+        encoding.set_level_scale(level_scales(mode, encoding.resolutions))

@@ -41,6 +41,7 @@ __all__ = [
     "SOLVE_KEYS",
     "nearest",
     "check_known",
+    "check_count",
     "options_markdown",
 ]
 
@@ -77,6 +78,17 @@ def check_known(what: str, names: Iterable[str], known: Iterable[str]) -> None:
 
 
 # ------------------------------------------------------------------ value checks
+def check_count(name: str, value: Any, low: int = 1) -> None:
+    """Refuse an app's option ``name`` unless ``value`` is an ``int`` (not a ``bool`` nor a
+    float) ``>= low``.
+
+    Raises:
+        SettingsError: ``"{name} must be an integer >= {low}, got {value!r}"``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
 def _integer(name: str, value: Any, low: int) -> int:
     """``value`` as an int ``>= low`` (an integral float such as YAML's ``1e3`` is accepted)."""
     if isinstance(value, float) and value.is_integer():

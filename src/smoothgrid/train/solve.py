@@ -34,7 +34,7 @@ from .metrics import Evaluator, has_reference
 from .optim import make_optimizer
 from .result import Result
 from .runs import write_results
-from .schedule import level_scales
+from .schedule import level_scales, scale_levels
 from .settings import Settings, SettingsError
 from .state import RunState, Samples
 
@@ -138,8 +138,7 @@ def _prepare_field(problem, field: Field, settings: Settings) -> None:
         field.set_bounds(*problem.domain.bounds)
     if problem.constraint is not None and field.constraint is None:
         field.constraint = problem.constraint
-    if enc.levels:
-        enc.set_level_scale(level_scales(settings.schedule.level_scale, enc.resolutions))
+    scale_levels(field, settings.schedule.level_scale)
     dtype = getattr(torch, settings.runtime.dtype)
     field.to(device=torch.device(settings.runtime.device), dtype=dtype)
 
@@ -294,5 +293,5 @@ def _metrics(state: RunState, terms, objective: Objective) -> dict[str, Any]:
         "loss": state.last_loss,
         "wall_time": state.train_time,
         "steps": state.step,
-        "ms_per_step": 1000.0 * state.train_time / state.step if state.step else None,
+        "ms_per_step": state.ms_per_step,
     }

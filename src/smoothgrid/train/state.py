@@ -92,6 +92,25 @@ class RunState:
             return 1.0
         return min(1.0, reached + (1.0 - reached) * (self.position() - start) / (total - start))
 
+    @property
+    def ms_per_step(self) -> float | None:
+        """Mean training milliseconds per step so far; ``None`` before the first step."""
+        return 1000.0 * self.train_time / self.step if self.step else None
+
+    def summary(self, field: nn.Module | None = None) -> dict[str, Any]:
+        """The entries the apps' metrics share: ``loss`` (the last step's), ``steps``,
+        ``wall_time`` (training seconds), ``ms_per_step`` and, given ``field``, its
+        ``parameters`` (a count), in this order."""
+        entries = {
+            "loss": self.last_loss,
+            "steps": self.step,
+            "wall_time": self.train_time,
+            "ms_per_step": self.ms_per_step,
+        }
+        if field is not None:
+            entries["parameters"] = sum(p.numel() for p in field.parameters())
+        return entries
+
     # ------------------------------------------------------------------ steps
     def advance(self, seconds: float) -> None:
         """Close a completed step that took ``seconds``."""

@@ -16,8 +16,6 @@ down at large ``dt``), so the motion is a damped swing towards the static drape.
 from __future__ import annotations
 
 import copy
-import csv
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +28,8 @@ from ...field import Field
 from ...train import Budget, Schedule
 from ...train.loop import run_task
 from ...train.progress import progress_bar
-from ...train.settings import SettingsError
+from ...train.runs import write_history, write_metrics
+from ...train.settings import SettingsError, check_count
 from .material import GRAVITY, Material
 from .scenes import Scene
 from .scenes import scene as named_scene
@@ -119,10 +118,7 @@ def animate_cloth(
     scene = named_scene(scene) if isinstance(scene, str) else scene
     material = Material() if material is None else material
     budget = Budget(steps=steps, time_budget=time_budget)
-    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
-        raise SettingsError(f"frames must be an integer >= 1, got {frames!r}")
-    if not (isinstance(dt, (int, float)) and dt > 0):
-        raise SettingsError(f"dt must be > 0 (s), got {dt!r}")
+    _check_time_steps(frames, dt)
     schedule = Schedule(lr=lr, decoder_lr=lr, decay="cosine", final_lr_factor=final_lr_factor)
     torch.manual_seed(seed)
     field = cloth_field(scene, resolution)
@@ -134,28 +130,14 @@ def animate_cloth(
     bar = progress_bar(progress, frames, 0, f"cloth {scene.name}")
     train_time, total_steps = 0.0, 0
     for frame in range(1, frames + 1):
-        x_now, x_before = _values(now), _values(before)
-
-        def predict(p: Tensor, x_now=x_now, x_before=x_before) -> Tensor:
-            return 2.0 * x_now(p) - x_before(p)
-
-        task = ClothTask(field, scene, material, batch, gravity, inertia=(predict, weight))
+        inertia = (_inertia_target(now, before), weight)
+        task = ClothTask(field, scene, material, batch, gravity, inertia=inertia)
         state = run_task(task, field, budget, schedule, seed=seed + frame)
         train_time, total_steps = train_time + state.train_time, total_steps + state.step
         before, now = now, _frozen(field)
-        corner = next(iter(corner_positions(field, scene).values()))
-        rows.append({
-            "frame": frame, "t": frame * dt,
-            **cloth_energies(field, scene, material, 32, gravity),
-            "kinetic_energy": kinetic_energy(now, before, dt, scene, material),
-            "corner_x": corner[0], "corner_y": corner[1], "corner_z": corner[2],
-        })  # fmt: skip
+        rows.append(_frame_row(frame, dt, field, now, before, scene, material, gravity))
         if out is not None:
-            from .export import cloth_mesh, write_cloth_mesh
-
-            (out / "frames").mkdir(parents=True, exist_ok=True)
-            mesh = cloth_mesh(field, scene, mesh_resolution)
-            write_cloth_mesh(out / "frames" / f"frame_{frame:03d}.obj", mesh)
+            _write_frame(out, frame, field, scene, mesh_resolution)
         bar.update(1)
     bar.close()
     metrics = cloth_energies(field, scene, material, mesh_resolution, gravity)
@@ -172,6 +154,56 @@ def animate_cloth(
     return ClothResult(metrics, field, rows, None if out is None else str(out))
 
 
+def _check_time_steps(frames: int, dt: float) -> None:
+    """Refuse ``frames`` below 1 or a time step ``dt`` (s) that is not a positive number."""
+    check_count("frames", frames)
+    if not (isinstance(dt, (int, float)) and dt > 0):
+        raise SettingsError(f"dt must be > 0 (s), got {dt!r}")
+
+
+def _inertia_target(now: Field, before: Field) -> Callable[[Tensor], Tensor]:
+    """The inertial prediction ``predict: (B, 2) -> (B, 3)`` of :class:`~.simulate.ClothTask`:
+    at reference points ``p``, ``x_n + dt v_n = 2 x_now(p) - x_before(p)`` (m), from the two
+    frozen frames (no graph)."""
+    x_now, x_before = _values(now), _values(before)
+
+    def predict(p: Tensor) -> Tensor:
+        return 2.0 * x_now(p) - x_before(p)
+
+    return predict
+
+
+def _frame_row(
+    frame: int,
+    dt: float,
+    field: Field,
+    now: Field,
+    before: Field,
+    scene: Scene,
+    material: Material,
+    gravity: float,
+) -> dict[str, Any]:
+    """The trajectory row of frame ``frame``: ``frame``, ``t`` (s), the energies (J, 32 x 32
+    cells), ``kinetic_energy`` (J) and the first free corner's ``corner_x/y/z`` (m)."""
+    corner = next(iter(corner_positions(field, scene).values()))
+    return {
+        "frame": frame, "t": frame * dt,
+        **cloth_energies(field, scene, material, 32, gravity),
+        "kinetic_energy": kinetic_energy(now, before, dt, scene, material),
+        "corner_x": corner[0], "corner_y": corner[1], "corner_z": corner[2],
+    }  # fmt: skip
+
+
+def _write_frame(out: Path, frame: int, field: Field, scene: Scene, mesh_resolution: int) -> None:
+    """Write frame ``frame``'s mesh (``mesh_resolution`` cells per axis) to
+    ``out/frames/frame_NNN.obj``."""
+    from .export import cloth_mesh, write_cloth_mesh
+
+    (out / "frames").mkdir(parents=True, exist_ok=True)
+    mesh = cloth_mesh(field, scene, mesh_resolution)
+    write_cloth_mesh(out / "frames" / f"frame_{frame:03d}.obj", mesh)
+
+
 def _write(
     out: Path,
     field: Field,
@@ -180,14 +212,13 @@ def _write(
     rows: list[dict[str, Any]],
     mesh_resolution: int,
 ) -> None:
+    """Write ``metrics.json``, ``trajectory.csv`` (one row per frame), the last frame's mesh
+    (``cloth.obj``, ``cloth.ply``) and ``views.png`` into ``out``."""
     from .export import cloth_mesh, write_cloth_mesh
     from .plots import plot_views
 
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    with (out / "trajectory.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_metrics(out, metrics)
+    write_history(out / "trajectory.csv", rows)
     mesh = cloth_mesh(field, scene, mesh_resolution)
     write_cloth_mesh(out / "cloth.obj", mesh)
     write_cloth_mesh(out / "cloth.ply", mesh)

@@ -12,8 +12,6 @@ starts at zero, so the cloth starts flat.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +26,8 @@ from ...field import Field, HardConstraint
 from ...geometry.box import stratified_unit
 from ...train import Budget, Schedule
 from ...train.loop import Task, run_task
-from ...train.settings import SettingsError
+from ...train.runs import write_history, write_metrics
+from ...train.settings import SettingsError, check_count
 from ...train.state import Samples
 from .material import GRAVITY, Material
 from .scenes import Scene
@@ -225,12 +224,7 @@ def simulate_cloth(
     scene = named_scene(scene) if isinstance(scene, str) else scene
     material = Material() if material is None else material
     budget = Budget(steps=steps, time_budget=time_budget)
-    for name, value, low in (("batch", batch, 1), ("resolution", resolution, 2),
-                             ("mesh_resolution", mesh_resolution, 2)):  # fmt: skip
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise SettingsError(f"{name} must be an integer >= {low}, got {value!r}")
-    if not gravity >= 0:
-        raise SettingsError(f"gravity must be >= 0 (m/s^2), got {gravity!r}")
+    _check_options(batch, resolution, mesh_resolution, gravity)
     schedule = Schedule(lr=lr, decoder_lr=lr, decay="cosine", final_lr_factor=final_lr_factor)
     torch.manual_seed(seed)
     field = cloth_field(scene, resolution)
@@ -253,15 +247,21 @@ def simulate_cloth(
         material=material.as_dict(),
         gravity=gravity,
         resolution=resolution,
-        loss=state.last_loss,
-        steps=state.step,
-        wall_time=state.train_time,
-        ms_per_step=1000.0 * state.train_time / state.step if state.step else None,
-        parameters=sum(p.numel() for p in field.parameters()),
+        **state.summary(field),
     )
     if out is not None:
         _write(Path(out), field, scene, material, metrics, state.history, mesh_resolution)
     return ClothResult(metrics, field, state.history, None if out is None else str(out))
+
+
+def _check_options(batch: int, resolution: int, mesh_resolution: int, gravity: float) -> None:
+    """Refuse ``batch`` below 1, a ``resolution`` or ``mesh_resolution`` (cells per axis)
+    below 2, or a negative ``gravity`` (m/s^2)."""
+    check_count("batch", batch)
+    check_count("resolution", resolution, 2)
+    check_count("mesh_resolution", mesh_resolution, 2)
+    if not gravity >= 0:
+        raise SettingsError(f"gravity must be >= 0 (m/s^2), got {gravity!r}")
 
 
 def _write(
@@ -273,18 +273,13 @@ def _write(
     history: Sequence[Mapping[str, Any]],
     mesh_resolution: int,
 ) -> None:
+    """Write ``metrics.json``, ``history.csv``, the mesh (``cloth.obj``, ``cloth.ply``) and
+    ``views.png`` into ``out``."""
     from .export import cloth_mesh, write_cloth_mesh
     from .plots import plot_views
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(dict(metrics), indent=2) + "\n")
-    columns: list[str] = []
-    for row in history:
-        columns += [k for k in row if k not in columns]
-    with (out / "history.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, restval="")
-        writer.writeheader()
-        writer.writerows(history)
+    write_metrics(out, metrics)
+    write_history(out / "history.csv", history)
     mesh = cloth_mesh(field, scene, mesh_resolution)
     write_cloth_mesh(out / "cloth.obj", mesh)
     write_cloth_mesh(out / "cloth.ply", mesh)

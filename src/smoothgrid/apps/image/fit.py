@@ -9,7 +9,6 @@ for the grids: the derivatives are part of the forward pass.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -22,10 +21,12 @@ import torch
 from ... import baselines
 from ...field import Field
 from ...jet import Jet
-from ...train import Budget, Schedule, level_scales
+from ...train import Budget, Schedule
 from ...train.loop import Task, run_task
 from ...train.metrics import predict
-from ...train.settings import SettingsError
+from ...train.runs import write_metrics
+from ...train.schedule import scale_levels
+from ...train.settings import check_count
 from ...train.state import Samples
 from .data import (
     check_image,
@@ -195,56 +196,50 @@ def fit_image(
     """
     check_supervision(supervise)
     budget = Budget(steps=steps, time_budget=time_budget)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise SettingsError(f"batch must be an integer >= 1, got {batch!r}")
+    check_count("batch", batch)
     truth = check_image(image) if isinstance(image, np.ndarray) else load_image(image)
-    recommended = baselines.settings(method)
-    lr = recommended["lr"] if lr is None else lr
-    decoder_lr = recommended.get("decoder_lr", lr) if decoder_lr is None else decoder_lr
+    lr, decoder_lr = baselines.rates(method, lr, decoder_lr)
     schedule = Schedule(lr=lr, decoder_lr=decoder_lr, decay="exp",
                         final_lr_factor=final_lr_factor, level_scale=level_scale)  # fmt: skip
     device = torch.device(device)
-
     if field is None:
         torch.manual_seed(seed)
         field = image_field(method, truth.shape)
     field.set_bounds(-1.0, 1.0)
-    if field.encoding.levels:
-        field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
+    scale_levels(field, level_scale)
     field.to(device=device, dtype=torch.float32)
-    target_np, mask = _targets(truth, supervise)
-    coords = pixel_coordinates(truth.shape).to(device)
-    target = torch.as_tensor(target_np, dtype=torch.float32, device=device)
-    pool = torch.as_tensor(np.flatnonzero(mask), device=device)
-    task = ImageTask(field, coords, target, pool, batch, supervise)
+    task = _task(field, truth, supervise, batch, device)
     record = {"app": "image", "image": image if isinstance(image, str) else None,
               "supervise": supervise, "method": method, "batch": batch, "seed": seed,
               **field.config(), **budget.options(), **schedule.options()}  # fmt: skip
     state = run_task(task, field, budget, schedule, seed=seed, out=out, resume=resume,
                      progress=progress, record=record, compile=compile)  # fmt: skip
-
-    raw = predict(field, coords).double().cpu().numpy().reshape(truth.shape)
+    raw = predict(field, task.coords).double().cpu().numpy().reshape(truth.shape)
     metrics: dict[str, Any] = image_metrics(raw, truth, supervise)
-    metrics.update(
-        loss=state.last_loss,
-        steps=state.step,
-        wall_time=state.train_time,
-        ms_per_step=1000.0 * state.train_time / state.step if state.step else None,
-        parameters=sum(p.numel() for p in field.parameters()),
-        method=method,
-        supervise=supervise,
-        height=truth.shape[0],
-        width=truth.shape[1],
-    )
+    metrics.update(state.summary(field), method=method, supervise=supervise,
+                   height=truth.shape[0], width=truth.shape[1])  # fmt: skip
     prediction = fix_free_part(raw, truth, supervise)
     if out is not None:
         _write(Path(out), metrics, prediction, truth)
     return ImageResult(metrics, prediction, truth, field, None if out is None else str(out))
 
 
+def _task(
+    field: Field, truth: np.ndarray, supervise: str, batch: int, device: torch.device
+) -> ImageTask:
+    """The :class:`ImageTask` fitting ``field`` to the ``(H, W)`` image ``truth`` by
+    ``supervise``: pixel centres, targets and the pool of supervising pixels on ``device``."""
+    target, mask = _targets(truth, supervise)
+    coords = pixel_coordinates(truth.shape).to(device)
+    target = torch.as_tensor(target, dtype=torch.float32, device=device)
+    pool = torch.as_tensor(np.flatnonzero(mask), device=device)
+    return ImageTask(field, coords, target, pool, batch, supervise)
+
+
 def _write(out: Path, metrics: dict[str, Any], prediction: np.ndarray, truth: np.ndarray) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    """Write ``metrics.json``, ``comparison.png`` (prediction, truth, error) and
+    ``prediction.png`` into ``out``."""
+    write_metrics(out, metrics)
     title = f"{metrics['method']} from {metrics['supervise']}: PSNR {metrics['psnr']:.2f} dB"
     plot_comparison(prediction, truth, out / "comparison.png", title)
     save_image(prediction, out / "prediction.png")

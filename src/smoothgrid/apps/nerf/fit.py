@@ -33,8 +33,9 @@ from ...train import Budget, Output, Schedule
 from ...train.curriculum import barf_level_weights
 from ...train.distributed import stream_seed
 from ...train.loop import Loop, Task
-from ...train.settings import SettingsError
-from ...train.state import Samples
+from ...train.runs import write_metrics
+from ...train.settings import SettingsError, check_count
+from ...train.state import RunState, Samples
 from .data import NerfViews, load_views, noisy_poses, parse_pose_noise
 from .metrics import psnr, ssim
 from .model import RadianceField, method_names, radiance_field
@@ -171,9 +172,8 @@ def _check(
     method: str, st_lambda: float, st_mode: str, batch: int, n_samples: int, pose_lr: float
 ) -> None:
     """Refuse a bad option of :func:`fit_nerf` before anything is built."""
-    for name, value in (("batch", batch), ("n_samples", n_samples)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise SettingsError(f"{name} must be an integer >= 1, got {value!r}")
+    check_count("batch", batch)
+    check_count("n_samples", n_samples)
     if not pose_lr > 0:
         raise SettingsError(f"pose_lr must be > 0, got {pose_lr!r}")
     if method not in method_names():
@@ -288,15 +288,12 @@ def fit_nerf(
     schedule = Schedule(lr=lr, decoder_lr=decoder_lr, decay="exp",
                         final_lr_factor=final_lr_factor)  # fmt: skip
     device = torch.device(device)
-    views = NerfViews(views.name, views.train.to(device), views.train_images.to(device),
-                      views.test.to(device), views.test_images.to(device), views.box)  # fmt: skip
-
+    views = _views_on(views, device)
     initial = noisy_poses(views.train.c2w, rotation_deg, translation, seed)
     torch.manual_seed(seed)
     if field is None:
         field = radiance_field(method, views.box, st_lambda, st_mode, grid)
-    grid_occ = render.OccupancyGrid(views.box, resolution=32) if occupancy else None
-    model = NerfModel(field, len(views.train), pose_frame, grid_occ).to(device)
+    model = _model(field, views, pose_frame, occupancy, device)
     options = dict(batch=batch, n_samples=n_samples, curriculum=curriculum)
     task = NerfTask(model, views, initial, options)
     optimizer = _optimizer(model, schedule, pose_lr, refine)
@@ -314,17 +311,7 @@ def fit_nerf(
                 out=out, record=record, progress=progress, postfix_every=10)  # fmt: skip
     state = loop.run(resume=resume)
     scores, aligned, test_rgb = _score(model, task, views, initial, n_samples)
-    metrics: dict[str, Any] = {
-        **scores,
-        "loss": state.last_loss,
-        "steps": state.step,
-        "wall_time": state.train_time,
-        "ms_per_step": 1000.0 * state.train_time / state.step if state.step else None,
-        **{k: record[k] for k in _RECORDED},
-        "train_views": len(views.train),
-        "test_views": len(views.test),
-        "size": [views.train.width, views.train.height],
-    }
+    metrics = {**scores, **_run_metrics(state, record, views)}
     result = NerfResult(metrics, state.history, model, aligned.float(), test_rgb)
     if out is not None:
         _write(Path(out), result, views, initial)
@@ -332,10 +319,40 @@ def fit_nerf(
     return result
 
 
+def _views_on(views: NerfViews, device: torch.device) -> NerfViews:
+    """``views`` with their cameras and ``(N, H, W, 3)`` images on ``device``."""
+    return NerfViews(views.name, views.train.to(device), views.train_images.to(device),
+                     views.test.to(device), views.test_images.to(device), views.box)  # fmt: skip
+
+
+def _model(
+    field: RadianceField, views: NerfViews, pose_frame: str, occupancy: bool, device: torch.device
+) -> NerfModel:
+    """The :class:`NerfModel` on ``device``: ``field``, zero pose corrections of the training
+    cameras in ``pose_frame`` and (with ``occupancy``) a 32^3 occupancy grid over
+    ``views.box``."""
+    grid = render.OccupancyGrid(views.box, resolution=32) if occupancy else None
+    return NerfModel(field, len(views.train), pose_frame, grid).to(device)
+
+
+def _run_metrics(state: RunState, record: dict[str, Any], views: NerfViews) -> dict[str, Any]:
+    """The run's entries of :attr:`NerfResult.metrics` beside the scores:
+    :meth:`~smoothgrid.train.state.RunState.summary` (loss, steps, seconds), the options of
+    :data:`_RECORDED`, the view counts and the image ``size`` (width, height in pixels)."""
+    return {
+        **state.summary(),
+        **{k: record[k] for k in _RECORDED},
+        "train_views": len(views.train),
+        "test_views": len(views.test),
+        "size": [views.train.width, views.train.height],
+    }
+
+
 def _write(out: Path, result: NerfResult, views: NerfViews, initial: Tensor) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    """Write ``metrics.json``, ``history.json``, ``test_views.png``, ``cameras.png`` and
+    ``pose_error.png`` into ``out``."""
     m = result.metrics
-    (out / "metrics.json").write_text(json.dumps(m, indent=2) + "\n")
+    write_metrics(out, m)
     (out / "history.json").write_text(json.dumps(result.history, indent=1) + "\n")
     title = (f"{m['label']}: PSNR {m['psnr']:.2f} dB, rotation error "
              f"{m['rotation_error_deg']:.2f} deg")  # fmt: skip

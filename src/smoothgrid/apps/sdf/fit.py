@@ -9,7 +9,6 @@ set is meshed with its curvature (:mod:`.export`) and scored (:mod:`.metrics`).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,10 +20,12 @@ import torch
 from ... import baselines
 from ...field import Field, HardConstraint
 from ...jet import Jet, sqrt
-from ...train import Budget, Schedule, level_scales
+from ...train import Budget, Schedule
 from ...train.loop import Task, run_task
-from ...train.settings import SettingsError
-from ...train.state import Samples
+from ...train.runs import write_metrics
+from ...train.schedule import scale_levels
+from ...train.settings import SettingsError, check_count
+from ...train.state import RunState, Samples
 from .data import Frame, SdfTarget, load_target
 from .export import SurfaceMesh, extract_mesh, mesh_in_frame, write_ply
 from .jumps import face_jump
@@ -223,81 +224,138 @@ def fit_sdf(
         >>> result.metrics["mean_curvature_rel_error"]                    # doctest: +SKIP
     """
     budget = Budget(steps=steps, time_budget=time_budget)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise SettingsError(f"batch must be an integer >= 1, got {batch!r}")
-    unknown = sorted(set(weights or {}) - set(SDF_WEIGHTS))
-    if unknown:
-        raise SettingsError(f"unknown loss terms {unknown}; the terms are {sorted(SDF_WEIGHTS)}")
+    _check_options(batch, weights)
     if not isinstance(target, SdfTarget):
         target = load_target(target, seed=seed)
-    recommended = baselines.settings(method)
-    lr = recommended["lr"] if lr is None else lr
-    decoder_lr = recommended.get("decoder_lr", lr) if decoder_lr is None else decoder_lr
-    level_scale = recommended.get("level_scale", "none") if level_scale is None else level_scale
-    schedule = Schedule(lr=lr, decoder_lr=decoder_lr, decay="exp",
-                        final_lr_factor=final_lr_factor, level_scale=level_scale)  # fmt: skip
-    given = dict(weights or {})
-    weights = {**SDF_WEIGHTS, **given}
+    schedule = _schedule(method, lr, decoder_lr, level_scale, final_lr_factor)
     device = torch.device(device)
-
     if field is None:
         torch.manual_seed(seed)
         field = sdf_field(method)
+    weights = _loss_weights(field, method, weights)
+    field.set_bounds(-1.0, 1.0)
+    scale_levels(field, schedule.level_scale)
+    field.to(device=device, dtype=torch.float32)
+    record = _record(field, target, method, batch, seed, alpha, weights, budget, schedule)
+    task = SdfTask(field, target, batch, weights, alpha)
+    state = run_task(task, field, budget, schedule, seed=seed, out=out, resume=resume,
+                     progress=progress, record=record, compile=compile)  # fmt: skip
+    metrics, mesh = _evaluate(field, target, resolution)
+    metrics.update(_run_metrics(state, field, method, target, resolution))
+    if out is not None:
+        _write(Path(out), field, mesh, metrics, target.frame)
+    return SdfResult(metrics, field, mesh, None if out is None else str(out))
+
+
+def _check_options(batch: int, weights: Mapping[str, float] | None) -> None:
+    """Refuse a bad ``batch`` (an integer >= 1) or an unknown loss term of ``weights`` before
+    anything is built."""
+    check_count("batch", batch)
+    unknown = sorted(set(weights or {}) - set(SDF_WEIGHTS))
+    if unknown:
+        raise SettingsError(f"unknown loss terms {unknown}; the terms are {sorted(SDF_WEIGHTS)}")
+
+
+def _schedule(
+    method: str,
+    lr: float | None,
+    decoder_lr: float | None,
+    level_scale: str | None,
+    final_lr_factor: float,
+) -> Schedule:
+    """Exponentially decaying rates: those given, the others ``method``'s recommended ones
+    (:func:`smoothgrid.baselines.settings`)."""
+    lr, decoder_lr = baselines.rates(method, lr, decoder_lr)
+    if level_scale is None:
+        level_scale = baselines.settings(method).get("level_scale", "none")
+    return Schedule(lr=lr, decoder_lr=decoder_lr, decay="exp",
+                    final_lr_factor=final_lr_factor, level_scale=level_scale)  # fmt: skip
+
+
+def _loss_weights(
+    field: Field, method: str, weights: Mapping[str, float] | None
+) -> dict[str, float]:
+    """:data:`~.losses.SDF_WEIGHTS` updated by ``weights``. ``face_jump`` keeps its default
+    weight only on a grid with analytic jets (the baselines keep SIREN's loss) unless given.
+
+    Raises:
+        SettingsError: ``field`` is not 3D with one output, or ``face_jump`` is weighted on a
+            field without a grid.
+    """
     if field.dim != 3 or field.out != 1:
         raise SettingsError(
             f"an SDF needs a 3D field with one output, got d={field.dim}, C={field.out}"
         )
+    given = dict(weights or {})
+    weights = {**SDF_WEIGHTS, **given}
     if "face_jump" not in given and not (field.encoding.levels and field.derivatives == "jet"):
         weights["face_jump"] = 0.0  # the default is for smoothgrid's grids; baselines keep SIREN's
     if weights["face_jump"] > 0 and not field.encoding.levels:
         raise SettingsError(f"face_jump needs a grid method (cell faces); {method!r} has no grid")
-    field.set_bounds(-1.0, 1.0)
-    if field.encoding.levels:
-        field.encoding.set_level_scale(level_scales(level_scale, field.encoding.resolutions))
-    field.to(device=device, dtype=torch.float32)
-    derivatives = field.derivatives
+    return weights
+
+
+def _record(
+    field: Field,
+    target: SdfTarget,
+    method: str,
+    batch: int,
+    seed: int,
+    alpha: float,
+    weights: dict[str, float],
+    budget: Budget,
+    schedule: Schedule,
+) -> dict[str, Any]:
+    """The run's configuration (``config.yaml`` and checkpoints), the sphere prior included so
+    that :func:`restore_field` can rebuild the field."""
     prior = field.constraint
-    record = {
+    return {
         "app": "sdf", "target": target.name, "method": method, "batch": batch, "seed": seed,
         "alpha": alpha, "weights": weights, "frame": target.frame.as_dict(), **field.config(),
         "sphere_prior": {"radius": prior.radius, "eps": prior.eps}
         if isinstance(prior, SpherePrior) else None,
         **budget.options(), **schedule.options(),
     }  # fmt: skip
-    task = SdfTask(field, target, batch, weights, alpha)
-    state = run_task(task, field, budget, schedule, seed=seed, out=out, resume=resume,
-                     progress=progress, record=record, compile=compile)  # fmt: skip
 
+
+def _evaluate(
+    field: Field, target: SdfTarget, resolution: int
+) -> tuple[dict[str, Any], SurfaceMesh]:
+    """Mesh the zero set on ``resolution^3`` marching-cubes nodes of ``[-1, 1]^3`` and score it
+    against ``target`` (:func:`~.metrics.sdf_metrics`); the scores and the mesh both in the
+    target's own frame (its units)."""
     field.eval()
+    derivatives = field.derivatives
     box_mesh = extract_mesh(field, resolution, derivatives)
     scores = sdf_metrics(
         field, target, box_mesh.vertices, box_mesh.faces, derivatives=derivatives,
         vertex_curvature=(box_mesh.mean_curvature, box_mesh.gaussian_curvature),
     )  # fmt: skip
-    metrics = metrics_in_frame(scores, target.frame)
-    mesh = mesh_in_frame(box_mesh, target.frame)
-    metrics.update(
-        loss=state.last_loss,
-        steps=state.step,
-        wall_time=state.train_time,
-        ms_per_step=1000.0 * state.train_time / state.step if state.step else None,
-        parameters=sum(p.numel() for p in field.parameters()),
+    return metrics_in_frame(scores, target.frame), mesh_in_frame(box_mesh, target.frame)
+
+
+def _run_metrics(
+    state: RunState, field: Field, method: str, target: SdfTarget, resolution: int
+) -> dict[str, Any]:
+    """The run's entries of :attr:`SdfResult.metrics` beside the scores:
+    :meth:`~smoothgrid.train.state.RunState.summary` (loss, steps, seconds, parameters) and
+    the options."""
+    return dict(
+        **state.summary(field),
         method=method,
-        derivatives=derivatives,
+        derivatives=field.derivatives,
         target=target.name,
         resolution=resolution,
         frame=target.frame.as_dict(),
     )
-    if out is not None:
-        _write(Path(out), field, mesh, metrics, target.frame)
-    return SdfResult(metrics, field, mesh, None if out is None else str(out))
 
 
 def _write(
     out: Path, field: Field, mesh: SurfaceMesh, metrics: dict[str, Any], frame: Frame
 ) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    """Write ``metrics.json``, ``mesh.ply``, ``slices.png`` and (a non-empty mesh)
+    ``curvature.png`` into ``out``."""
+    write_metrics(out, metrics)
     write_ply(out / "mesh.ply", mesh)
     title = f"{metrics['method']} on {metrics['target']}: Chamfer {metrics['chamfer']:.2e}"
     plot_slices(field, out / "slices.png", derivatives=metrics["derivatives"], title=title,

@@ -19,7 +19,6 @@ by ``+`` (weight 1 each, e.g. ``weak+fd``); ``no_physics`` (B2: images only); ``
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable
@@ -33,8 +32,9 @@ from torch import Tensor
 from ...render import OccupancyGrid, generate_rays, random_pixels, render_rays
 from ...train import Budget, Schedule
 from ...train.loop import Task, run_task
-from ...train.settings import Output, SettingsError
-from ...train.state import Samples
+from ...train.runs import write_metrics
+from ...train.settings import Output, SettingsError, check_count
+from ...train.state import RunState, Samples
 from .metrics import density_error, physics_scores, psnr, ssim
 from .model import CPU_GRID, SmokeModel, mlp_model, smoke_model
 from .options import TransportOptions
@@ -107,9 +107,7 @@ class SmokeOptions:
             raise SettingsError(f"kappa must be >= 0 (a diffusivity), got {self.kappa}")
         for name in ("rays", "ray_samples", "physics_points", "eval_every", "eval_frames",
                      "time_bands"):  # fmt: skip
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SettingsError(f"{name} must be an integer >= 1, got {value!r}")
+            check_count(name, getattr(self, name))
         if self.lambda_phys < 0 or self.divergence_weight < 0 or not 0 <= self.ramp <= 1:
             raise SettingsError(
                 "need lambda_phys >= 0, divergence_weight >= 0 and 0 <= ramp <= 1; got "
@@ -428,41 +426,62 @@ def fit_smoke(
     output = Output(eval_every=options.eval_every, checkpoint_every=10**9)
     state = run_task(task, model, budget, schedule, output=output, seed=seed, out=out,
                      resume=resume, progress=progress, record=record)  # fmt: skip
-    seconds = state.train_time
-    # samples per step of this session (a resumed run counts from its restart) times steps / s
-    per_step = task.samples_seen / max(task.steps_seen, 1)
-    throughput = per_step * state.step / seconds if seconds else None
-    if device.type == "cuda":
-        peak = torch.cuda.max_memory_allocated(device) / 2**20
-    else:
-        peak = saved_megabytes(lambda: task.loss(state.samples)[0])
-    task.history = state.history
-    model.eval()
-    pred = task.render_test().cpu()
-    truth = scene.test_images
-    similarity = ssim(pred[:, 0], truth[:, 0]) if scene.dim == 2 else ssim(pred, truth)
-    scores = physics_scores(model, task.eval_points, transport)
-    metrics: dict[str, Any] = {
-        "method": method, "scene": scene.name, "psnr": psnr(pred, truth),
-        "psnr_start": start, "ssim": similarity,
-        "density_rel_l2": None if scene.simulation is None
-        else density_error(model, scene.simulation),
-        **scores,
-        "steps": state.step, "wall_time": seconds,
-        "ms_per_step": 1000.0 * seconds / state.step if state.step else None,
-        "samples_per_s": throughput,
-        "peak_memory_mb": peak,
-        "peak_memory_kind": "cuda max allocated" if device.type == "cuda"
-        else "autograd saved tensors of one step (CPU)",
-        "loss": state.last_loss, "routes": routes, "kappa": options.kappa,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "history": state.history,
-    }  # fmt: skip
+    metrics, pred = _metrics(task, state, method, start, device)
     if out is not None:
         from .plots import write_pictures
 
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        write_pictures(task, pred, out, title=f"{method} on {scene.name}")
-    return SmokeResult(metrics, model, pred, task, None if out is None else str(out))
+        write_pictures(task, pred, write_metrics(out, metrics), title=f"{method} on {scene.name}")
+    return SmokeResult(metrics, model, pred, task, None if out is None else str(Path(out)))
+
+
+def _samples_per_second(task: SmokeTask, state: RunState) -> float | None:
+    """Samples (ray samples and residual points) per training second: the samples per step of
+    this session (a resumed run counts from its restart) times steps per second."""
+    per_step = task.samples_seen / max(task.steps_seen, 1)
+    return per_step * state.step / state.train_time if state.train_time else None
+
+
+def _peak_memory(task: SmokeTask, state: RunState, device: torch.device) -> tuple[float, str]:
+    """``(megabytes, what they measure)``: CUDA's peak allocation, or on the CPU the autograd
+    storages one step saves (:func:`saved_megabytes`; it runs one more loss on the last batch)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20, "cuda max allocated"
+    peak = saved_megabytes(lambda: task.loss(state.samples)[0])
+    return peak, "autograd saved tensors of one step (CPU)"
+
+
+def _held_out_scores(task: SmokeTask, pred: Tensor, start: float | None) -> dict[str, Any]:
+    """``psnr`` (and ``psnr_start``, before training), ``ssim`` of the ``(M, H, W)`` held-out
+    images ``pred``, ``density_rel_l2`` against the simulation (``None`` without one) and the
+    physics scores of :func:`~.metrics.physics_scores` at the task's evaluation points."""
+    scene = task.scene
+    truth = scene.test_images
+    similarity = ssim(pred[:, 0], truth[:, 0]) if scene.dim == 2 else ssim(pred, truth)
+    scores = physics_scores(task.model, task.eval_points, task.transport)
+    return {
+        "psnr": psnr(pred, truth), "psnr_start": start, "ssim": similarity,
+        "density_rel_l2": None if scene.simulation is None
+        else density_error(task.model, scene.simulation),
+        **scores,
+    }  # fmt: skip
+
+
+def _metrics(
+    task: SmokeTask, state: RunState, method: str, start: float | None, device: torch.device
+) -> tuple[dict[str, Any], Tensor]:
+    """:attr:`SmokeResult.metrics` after training, and the ``(M, H, W)`` held-out images the
+    trained model renders."""
+    throughput = _samples_per_second(task, state)  # before _peak_memory's extra loss
+    peak, peak_kind = _peak_memory(task, state, device)
+    task.history = state.history
+    task.model.eval()
+    pred = task.render_test().cpu()
+    metrics: dict[str, Any] = {
+        "method": method, "scene": task.scene.name, **_held_out_scores(task, pred, start),
+        "steps": state.step, "wall_time": state.train_time, "ms_per_step": state.ms_per_step,
+        "samples_per_s": throughput, "peak_memory_mb": peak, "peak_memory_kind": peak_kind,
+        "loss": state.last_loss, "routes": task.routes, "kappa": task.options.kappa,
+        "parameters": sum(p.numel() for p in task.model.parameters()),
+        "history": state.history,
+    }  # fmt: skip
+    return metrics, pred
